@@ -3,7 +3,8 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
 
-export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, "../../prisma/migrations");
+// Resolved from the working directory (the project root): bundled server code has no stable module path.
+export const MIGRATIONS_DIR = process.env.EJM_MIGRATIONS_DIR ?? path.join(process.cwd(), "prisma", "migrations");
 
 export interface MigrationFileInfo {
   name: string;
@@ -22,11 +23,11 @@ const HISTORY_TABLE = "_prisma_migrations";
 const ADVISORY_LOCK_KEY = 7_419_301;
 
 export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFileInfo[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const entries = await readdir(/*turbopackIgnore: true*/ dir, { withFileTypes: true }).catch(() => []);
   const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
   return Promise.all(
     names.map(async (name) => {
-      const sql = await readFile(path.join(dir, name, "migration.sql"), "utf8");
+      const sql = await readFile(/*turbopackIgnore: true*/ path.join(dir, name, "migration.sql"), "utf8");
       return { name, sql, checksum: createHash("sha256").update(sql).digest("hex") };
     }),
   );

@@ -1,0 +1,14 @@
+import { APP_VERSION } from "@/lib/app/version";
+import { checkDatabase } from "@/lib/db/health";
+
+export const runtime = "nodejs";
+export const dynamic = "force-dynamic";
+
+export async function GET() {
+  const database = await checkDatabase(process.env.DATABASE_URL, process.env.EJM_DATABASE_MODE);
+  const ok = database.reachable && database.migrations.upToDate;
+  return Response.json(
+    { status: ok ? "ok" : "degraded", version: APP_VERSION, node: process.versions.node, database },
+    { status: ok ? 200 : 503, headers: { "Cache-Control": "no-store" } },
+  );
+}

@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { prepareDatabase, type ReadyDatabase } from "../db/database";
+
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, "../..");
+
+export interface AppServer {
+  url: string;
+  database: ReadyDatabase;
+  child: ChildProcess;
+  /** Stops the Next server and then the embedded database (if any). */
+  stop(): Promise<void>;
+  /** Resolves with the server's exit code when it exits on its own. */
+  exited: Promise<number>;
+}
+
+export interface AppServerOptions {
+  port: number;
+  host?: string;
+  dev?: boolean;
+  /** Extra environment for the app (SMART client settings and the like). */
+  env?: NodeJS.ProcessEnv;
+  /** Where the server's own output goes; inherited from this process by default. */
+  stdio?: "inherit" | "pipe" | "ignore";
+  log?: (line: string) => void;
+}
+
+const nextBin = (): string => createRequire(import.meta.url).resolve("next/dist/bin/next");
+
+/** Runs `next build` with this process's Node (22, from node_modules) when there is no production build yet. */
+export async function ensureProductionBuild(log: (line: string) => void = console.log): Promise<void> {
+  if (existsSync(path.join(PROJECT_ROOT, ".next", "BUILD_ID"))) return;
+  log("No production build yet: running `next build` (about a minute, once).");
+  await runToCompletion(process.execPath, [nextBin(), "build"], { ...process.env, NEXT_TELEMETRY_DISABLED: "1" });
+}
+
+function runToCompletion(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: PROJECT_ROOT, stdio: "inherit", env: { ...process.env, ...env } });
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(args[0] ?? command)} exited with ${code}`))));
+  });
+}
+
+async function waitForHealth(url: string, exited: Promise<number>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let stopped = false;
+  void exited.then(() => (stopped = true));
+  while (Date.now() < deadline) {
+    if (stopped) throw new Error("The app server exited before it became healthy.");
+    try {
+      const res = await fetch(`${url}/api/health`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`The app did not report healthy at ${url}/api/health within ${timeoutMs / 1000} s.`);
+}
+
+/** Prepares the database (embedded unless DATABASE_URL is set), then starts Next on it and waits until healthy. */
+export async function startAppServer(options: AppServerOptions): Promise<AppServer> {
+  const log = options.log ?? console.log;
+  const baseEnv = { ...process.env, ...options.env };
+  const database = await prepareDatabase(baseEnv, log);
+  if (database.appliedNow.length) log(`Applied migrations: ${database.appliedNow.join(", ")}`);
+  const host = options.host ?? "127.0.0.1";
+  const args = [nextBin(), options.dev ? "dev" : "start", "--port", String(options.port), "--hostname", host];
+  const child = spawn(process.execPath, args, {
+    cwd: PROJECT_ROOT,
+    stdio: options.stdio ?? "inherit",
+    env: { ...baseEnv, DATABASE_URL: database.url, EJM_DATABASE_MODE: database.mode, NEXT_TELEMETRY_DISABLED: "1" },
+  });
+  const exited = new Promise<number>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${options.port}`;
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const killTimer = setTimeout(() => child.kill("SIGKILL"), 5000);
+        await exited;
+        clearTimeout(killTimer);
+      }
+      await database.stop();
+    })());
+  try {
+    await waitForHealth(url, exited, options.dev ? 120_000 : 60_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, database, child, stop, exited };
+}

@@ -1,0 +1,77 @@
+// `npm run bench`: prints the figures the design sets targets for. Each area of lib/ contributes a section under
+// lib/bench/; a section not built yet prints its rows with "-" so the table always shows what is still missing.
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import type { BenchRow, BenchSection } from "../bench/types";
+
+interface SectionSpec {
+  file: string;
+  exportName: string;
+  /** Rows shown when the section does not exist yet, or fails. */
+  placeholders: Omit<BenchRow, "value" | "ok">[];
+}
+
+const SECTIONS: SectionSpec[] = [
+  {
+    file: "patient-view.ts",
+    exportName: "benchPatientView",
+    placeholders: [{ figure: "patient view: launch to first content (3 years of data), median", target: "< 800 ms" }],
+  },
+  {
+    file: "engine.ts",
+    exportName: "benchEngine",
+    placeholders: [{ figure: "engine: evaluate 10,000 patients (~1.2 M observations), one core", target: "< 3 s" }],
+  },
+  {
+    file: "ingest.ts",
+    exportName: "benchIngest",
+    placeholders: [{ figure: "ingest: NDJSON to PostgreSQL vs raw COPY", target: ">= 0.7 of raw COPY" }],
+  },
+  {
+    file: "panel.ts",
+    exportName: "benchPanel",
+    placeholders: [{ figure: "panel API with filters, 100,000 patients, p95", target: "< 150 ms" }],
+  },
+  {
+    file: "export.ts",
+    exportName: "benchExport",
+    placeholders: [{ figure: "CSV export, 100,000 patients", target: "< 10 s, peak < 300 MB" }],
+  },
+];
+
+async function runSection(spec: SectionSpec, only: string | undefined): Promise<BenchRow[]> {
+  const file = path.join(import.meta.dirname, "..", "bench", spec.file);
+  const placeholder = (note: string): BenchRow[] => spec.placeholders.map((p) => ({ ...p, value: "-", ok: null, note }));
+  if (only && !spec.file.startsWith(only)) return [];
+  if (!existsSync(file)) return placeholder("not built yet");
+  try {
+    const mod = (await import(pathToFileURL(file).href)) as Record<string, BenchSection | undefined>;
+    const section = mod[spec.exportName];
+    if (!section) return placeholder(`${spec.file} has no ${spec.exportName}`);
+    return await section();
+  } catch (error) {
+    return placeholder(`failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function printTable(rows: BenchRow[]): void {
+  const header: [string, string, string, string] = ["figure", "value", "target", "met"];
+  const cells = rows.map((r) => [r.figure, r.value, r.target, r.ok === null ? "-" : r.ok ? "yes" : "NO"] as const);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]?.length ?? 0)));
+  const line = (c: readonly string[]): string => `| ${c.map((v, i) => v.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+  for (const c of cells) console.log(line(c));
+  const notes = rows.filter((r) => r.note);
+  if (notes.length) {
+    console.log("");
+    for (const r of notes) console.log(`- ${r.figure}: ${r.note}`);
+  }
+}
+
+// `npm run bench -- engine` runs one section.
+const only = process.argv[2];
+const rows: BenchRow[] = [];
+for (const spec of SECTIONS) rows.push(...(await runSection(spec, only)));
+printTable(rows);

@@ -1,0 +1,29 @@
+// `npm run demo`: the sandbox EHR with a seeded synthetic cohort beside the app, then the launcher's URL.
+import { ensureProductionBuild } from "../app/app-server";
+import { startDemoStack } from "../app/demo-stack";
+
+const appPort = Number(process.env.PORT) || 3000;
+const sandboxPort = Number(process.env.SANDBOX_PORT) || 4100;
+const patients = Number(process.env.SANDBOX_PATIENTS) || 60;
+const seed = Number(process.env.SANDBOX_SEED) || 42;
+const dev = process.argv.includes("--dev");
+
+if (!dev) await ensureProductionBuild();
+const stack = await startDemoStack({ appPort, sandboxPort, patients, seed, dev, quiet: false });
+console.log(`
+Eczema JAK Monitor demo is running.
+  App:             ${stack.appUrl}
+  Sandbox EHR:     ${stack.sandbox.origin} (FHIR base ${stack.sandbox.fhirBase}, ${patients} synthetic patients, seed ${seed})
+
+  Open the EHR launcher to start: ${stack.sandbox.launcherUrl}
+  (pick a dermatologist and a patient for an EHR launch, or a clinic lead / quality analyst for a standalone launch)
+
+Press Ctrl+C to stop everything.`);
+
+const shutdown = async (code: number): Promise<never> => {
+  await stack.stop();
+  process.exit(code);
+};
+process.once("SIGINT", () => void shutdown(0));
+process.once("SIGTERM", () => void shutdown(0));
+void stack.app.exited.then((code) => shutdown(code));

@@ -1,3 +1,6 @@
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrationStatus, readMigrations, applyMigrations } from "./migrate";
@@ -47,5 +50,31 @@ describe("embedded PostgreSQL with migrations", () => {
     });
     const rows = await db.prisma.$queryRaw<{ status: string }[]>`SELECT resource->>'status' AS status FROM fhir_resources WHERE source = 'test' AND id = 'obs-1'`;
     expect(rows).toEqual([{ status: "final" }]);
+  });
+
+  it("refuses a migration that was edited after it was applied, and applies a new one", async () => {
+    const dir = path.join(os.tmpdir(), `ejm-migrations-${process.pid}`);
+    await mkdir(path.join(dir, "20990101000000_probe"), { recursive: true });
+    try {
+      await writeFile(path.join(dir, "20990101000000_probe", "migration.sql"), "CREATE TABLE probe (id int);");
+      expect((await applyMigrations(db.url, dir)).applied).toEqual(["20990101000000_probe"]);
+      await writeFile(path.join(dir, "20990101000000_probe", "migration.sql"), "CREATE TABLE probe (id bigint);");
+      await expect(applyMigrations(db.url, dir)).rejects.toThrow(/edited after it was applied/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("rolls back a failing migration and records nothing", async () => {
+    const dir = path.join(os.tmpdir(), `ejm-migrations-bad-${process.pid}`);
+    await mkdir(path.join(dir, "20990102000000_bad"), { recursive: true });
+    try {
+      await writeFile(path.join(dir, "20990102000000_bad", "migration.sql"), "CREATE TABLE half_done (id int); SELECT no_such_function();");
+      await expect(applyMigrations(db.url, dir)).rejects.toThrow(/20990102000000_bad failed/);
+      const rows = await db.prisma.$queryRaw<{ t: string | null }[]>`SELECT to_regclass('half_done')::text AS t`;
+      expect(rows[0]?.t).toBeNull();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -21,7 +21,7 @@ export interface AppServerOptions {
   host?: string;
   dev?: boolean;
   /** Extra environment for the app (SMART client settings and the like). */
-  env?: NodeJS.ProcessEnv;
+  env?: Record<string, string | undefined>;
   /** Where the server's own output goes; inherited from this process by default. */
   stdio?: "inherit" | "pipe" | "ignore";
   log?: (line: string) => void;
@@ -36,7 +36,7 @@ export async function ensureProductionBuild(log: (line: string) => void = consol
   await runToCompletion(process.execPath, [nextBin(), "build"], { ...process.env, NEXT_TELEMETRY_DISABLED: "1" });
 }
 
-function runToCompletion(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+function runToCompletion(command: string, args: string[], env: Record<string, string | undefined>): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: PROJECT_ROOT, stdio: "inherit", env: { ...process.env, ...env } });
     child.on("error", reject);

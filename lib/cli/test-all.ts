@@ -19,7 +19,7 @@ const RESULTS_DIR = path.join(PROJECT_ROOT, "test-results");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const bin = (name: string): string => path.join(PROJECT_ROOT, "node_modules", ".bin", name);
 
-function run(command: string, args: string[], timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<number> {
+function run(command: string, args: string[], timeoutMs: number, env: Record<string, string | undefined> = {}): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd: PROJECT_ROOT, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...env } });
     // A hung step must not eat CI's time: stop it (and only it) after its budget.

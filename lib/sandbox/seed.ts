@@ -1,0 +1,81 @@
+import { createReadStream, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { FhirRouter } from "@medplum/fhir-router";
+import type { Bundle, Resource } from "@medplum/fhirtypes";
+import type { SandboxRepository } from "./repository";
+
+export interface GeneratedCohortOptions {
+  patients: number;
+  seed: number;
+  asOf?: string;
+}
+
+/** Shape of one item the cohort generator yields (lib/sandbox/cohort). */
+interface CohortItem {
+  resources: Resource[];
+}
+
+interface CohortModule {
+  generateCohort(options: { patients: number; seed: number; asOf?: string }): Iterable<CohortItem | Resource[]> & {
+    sharedResources?: Resource[];
+  };
+  generateSharedResources?: () => Resource[];
+}
+
+/** Loads the seeded synthetic cohort from the generator in lib/sandbox/cohort, one patient at a time. */
+export async function seedGeneratedCohort(repo: SandboxRepository, options: GeneratedCohortOptions): Promise<number> {
+  const cohort = await importCohortModule();
+  let count = 0;
+  for (const item of cohort.generateCohort(options)) {
+    const resources = Array.isArray(item) ? item : item.resources;
+    count += await repo.seed(resources);
+  }
+  return count;
+}
+
+async function importCohortModule(): Promise<CohortModule> {
+  // Resolved at run time: the generator is developed in parallel and its entry file may move.
+  for (const candidate of ["./cohort/index.ts", "./cohort/generate.ts", "./cohort/cohort.ts"]) {
+    try {
+      const imported = (await import(new URL(candidate, import.meta.url).href)) as Partial<CohortModule>;
+      if (typeof imported.generateCohort === "function") return imported as CohortModule;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw error;
+    }
+  }
+  throw new Error("The cohort generator (lib/sandbox/cohort, generateCohort) is not available");
+}
+
+/** Loads Bulk-style NDJSON files (one resource per line) from a folder; expected.ndjson is skipped. */
+export async function seedNdjsonDirectory(repo: SandboxRepository, dir: string): Promise<number> {
+  const files = readdirSync(dir)
+    .filter((name) => name.endsWith(".ndjson") && name !== "expected.ndjson")
+    .sort();
+  let count = 0;
+  for (const file of files) {
+    const lines = createInterface({ input: createReadStream(join(dir, file), "utf8"), crlfDelay: Infinity });
+    const batch: Resource[] = [];
+    for await (const line of lines) {
+      if (line.trim() === "") continue;
+      batch.push(JSON.parse(line) as Resource);
+      if (batch.length >= 1000) count += await repo.seed(batch.splice(0));
+    }
+    count += await repo.seed(batch);
+  }
+  return count;
+}
+
+/**
+ * Processes a transaction or batch Bundle (urn:uuid references resolved, as a FHIR server does on POST [base]).
+ * Returns the response Bundle; throws when the bundle as a whole fails.
+ */
+export async function loadTransactionBundle(repo: SandboxRepository, bundle: Bundle): Promise<Bundle> {
+  const router = new FhirRouter();
+  const [outcome, result] = await repo.withSeeding(() =>
+    router.handleRequest({ method: "POST", url: "", pathname: "", body: bundle, params: {}, query: {} }, repo),
+  );
+  const failure = outcome.issue?.find((issue) => issue.severity === "error" || issue.severity === "fatal");
+  if (failure || !result) throw new Error(`Bundle failed: ${failure?.diagnostics ?? failure?.details?.text ?? "no result"}`);
+  return result as Bundle;
+}

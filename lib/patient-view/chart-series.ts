@@ -1,0 +1,137 @@
+/** Builds what a trend chart draws: points, baseline, response thresholds and checkpoint windows. */
+import type { CheckpointVerdict, CourseEvaluation, IsoDate, MeasureKey, MeasureTrend } from "../clinical/types";
+import { isoToDayNumber, MEASURE_INFO } from "./format";
+
+export interface ChartPoint {
+  /** Days since 1970-01-01: a numeric x axis keeps real spacing between visits. */
+  day: number;
+  date: IsoDate;
+  value: number;
+  resource: string;
+  excluded: boolean;
+  reason?: string;
+  preliminary: boolean;
+}
+
+export interface ThresholdLine {
+  value: number;
+  label: string;
+}
+
+export interface CheckpointBand {
+  week: number;
+  startDay: number;
+  endDay: number;
+  windowStart: IsoDate;
+  windowEnd: IsoDate;
+  verdict: CheckpointVerdict;
+}
+
+export interface TrendChartModel {
+  measure: MeasureKey;
+  title: string;
+  included: ChartPoint[];
+  excluded: ChartPoint[];
+  baseline: { value: number; date: IsoDate } | null;
+  thresholds: ThresholdLine[];
+  bands: CheckpointBand[];
+  xDomain: [number, number];
+  yDomain: [number, number];
+  /** One sentence for screen readers (the chart's aria-label). */
+  description: string;
+}
+
+/** Value lines a responder must reach, from the baseline (clinical-reference 5). */
+export function responseThresholds(measure: MeasureKey, baseline: number | null): ThresholdLine[] {
+  if (baseline === null) return [];
+  switch (measure) {
+    case "itch":
+      return baseline >= 4 ? [{ value: baseline - 4, label: "4 points better (itch-4)" }] : [];
+    case "pain":
+      return baseline >= 3 ? [{ value: baseline - 3, label: "3 points better (pain-3)" }] : [];
+    case "easi":
+      if (baseline <= 0) return [];
+      return [
+        { value: baseline * 0.5, label: "EASI-50" },
+        { value: baseline * 0.25, label: "EASI-75" },
+        { value: baseline * 0.1, label: "EASI-90" },
+      ];
+    default:
+      return [];
+  }
+}
+
+function toPoint(p: MeasureTrend["points"][number]): ChartPoint {
+  return {
+    day: isoToDayNumber(p.date),
+    date: p.date.slice(0, 10),
+    value: p.value,
+    resource: p.resource,
+    excluded: p.excluded,
+    ...(p.reason !== undefined ? { reason: p.reason } : {}),
+    preliminary: p.preliminary === true,
+  };
+}
+
+/**
+ * The chart model for one measure. Checkpoint bands come from `course` (the current course) and are
+ * clipped to the x domain, which spans the data, the course start and asOf.
+ */
+export function buildTrendChart(trend: MeasureTrend, course: CourseEvaluation | null, asOf: IsoDate): TrendChartModel {
+  const info = MEASURE_INFO[trend.measure];
+  const points = trend.points.map(toPoint).filter((p) => Number.isFinite(p.day)).sort((a, b) => a.day - b.day);
+  const included = points.filter((p) => !p.excluded);
+  const excluded = points.filter((p) => p.excluded);
+  const baseline = trend.baseline ? { value: trend.baseline.value, date: trend.baseline.date } : null;
+  const thresholds = responseThresholds(trend.measure, baseline?.value ?? null);
+
+  const asOfDay = isoToDayNumber(asOf);
+  const xs = points.map((p) => p.day);
+  if (course) xs.push(isoToDayNumber(course.start));
+  if (Number.isFinite(asOfDay)) xs.push(asOfDay);
+  const minX = Math.min(...xs);
+  const maxX = Math.max(...xs);
+  const xDomain: [number, number] = [minX - 3, maxX + 3];
+
+  const bands: CheckpointBand[] = (course?.checkpoints ?? [])
+    .map((c) => ({
+      week: c.week,
+      startDay: isoToDayNumber(c.windowStart),
+      endDay: isoToDayNumber(c.windowEnd),
+      windowStart: c.windowStart,
+      windowEnd: c.windowEnd,
+      verdict: c.verdict,
+    }))
+    .filter((b) => b.startDay <= xDomain[1] && b.endDay >= xDomain[0])
+    .map((b) => ({ ...b, startDay: Math.max(b.startDay, xDomain[0]), endDay: Math.min(b.endDay, xDomain[1]) }))
+    .sort((a, b) => a.week - b.week);
+
+  const maxValue = Math.max(info.range[0], ...points.map((p) => p.value), baseline?.value ?? 0);
+  // Instruments with a short scale show the whole scale; long ones (EASI 0-72, BSA 0-100) zoom to the data.
+  const shortScale = info.range[1] <= 30;
+  const yMax = shortScale ? info.range[1] : Math.min(info.range[1], Math.max(10, Math.ceil((maxValue * 1.15) / 5) * 5));
+  const yDomain: [number, number] = [info.range[0], yMax];
+
+  const parts = [`${info.label} trend: ${included.length} point${included.length === 1 ? "" : "s"}`];
+  if (excluded.length > 0) parts.push(`${excluded.length} excluded`);
+  if (baseline) parts.push(`baseline ${round1(baseline.value)} on ${baseline.date}`);
+  if (trend.latest) parts.push(`latest ${round1(trend.latest.value)} on ${trend.latest.date}`);
+  if (bands.length > 0) parts.push(`checkpoints: ${bands.map((b) => `week ${b.week} ${b.verdict.replace("-", " ")}`).join(", ")}`);
+
+  return {
+    measure: trend.measure,
+    title: info.label,
+    included,
+    excluded,
+    baseline,
+    thresholds,
+    bands,
+    xDomain,
+    yDomain,
+    description: `${parts.join("; ")}.`,
+  };
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}

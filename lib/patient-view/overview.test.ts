@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { checkpointRule, currentCourse, earlierCourses, labAttention, latestVerdict, nextCheckpoint, abnormalFlagsForRequirement } from "./overview";
+import { upadacitinibNonResponderEvaluation } from "./fixtures.test-helper";
+
+describe("overview", () => {
+  const evaluation = upadacitinibNonResponderEvaluation();
+
+  it("picks the latest course as current and counts its week at asOf", () => {
+    const current = currentCourse(evaluation, "2026-11-01");
+    expect(current?.course.drug).toBe("upadacitinib");
+    expect(current?.index).toBe(1);
+    expect(current?.active).toBe(true);
+    expect(current?.weekToday).toBe(21);
+    expect(earlierCourses(evaluation, current).map((c) => c.course.drug)).toEqual(["abrocitinib"]);
+  });
+
+  it("prefers the engine's week when it gives one", () => {
+    const e = upadacitinibNonResponderEvaluation();
+    e.courses[1]!.weekAtAsOf = 20;
+    expect(currentCourse(e, "2026-11-01")?.weekToday).toBe(20);
+  });
+
+  it("reports an ended latest course as not active, without a week", () => {
+    const e = upadacitinibNonResponderEvaluation();
+    e.courses[1]!.end = "2026-10-01";
+    const current = currentCourse(e, "2026-11-01");
+    expect(current?.active).toBe(false);
+    expect(current?.weekToday).toBeNull();
+  });
+
+  it("returns null when there is no JAK course", () => {
+    expect(currentCourse({ ...evaluation, courses: [] }, "2026-11-01")).toBeNull();
+  });
+
+  it("takes the latest opened checkpoint as the latest verdict, and the first not-due as next", () => {
+    const course = evaluation.courses[1]!;
+    expect(latestVerdict(course)?.week).toBe(16);
+    expect(latestVerdict(course)?.verdict).toBe("not-responded");
+    expect(nextCheckpoint(course)?.week).toBe(24);
+    expect(latestVerdict(evaluation.courses[0]!)).toBeNull();
+  });
+
+  it("collects overdue, missing, due labs and abnormal results of the current course", () => {
+    const a = labAttention(evaluation.courses[1]!, evaluation.flags, 1);
+    expect(a.overdue.map((l) => l.requirement)).toEqual(["week-12:lipids"]);
+    expect(a.missing.map((l) => l.requirement)).toEqual(["baseline:tb-screen"]);
+    expect(a.due.map((l) => l.requirement)).toEqual(["periodic:cbc"]);
+    expect(a.abnormal.map((f) => f.ruleId)).toEqual(["abnormal.anc-low"]);
+    expect(labAttention(evaluation.courses[1]!, evaluation.flags, 0).abnormal).toEqual([]);
+  });
+
+  it("links an abnormal result to the requirement it satisfied", () => {
+    const cbc = evaluation.courses[1]!.labs.find((l) => l.requirement === "baseline:cbc")!;
+    const tb = evaluation.courses[1]!.labs.find((l) => l.requirement === "baseline:tb-screen")!;
+    expect(abnormalFlagsForRequirement(cbc, evaluation.flags).map((f) => f.ruleId)).toEqual(["abnormal.anc-low"]);
+    expect(abnormalFlagsForRequirement(tb, evaluation.flags)).toEqual([]);
+  });
+
+  it("explains a checkpoint by its raised flag, else by the default rule for the drug and week", () => {
+    const course = evaluation.courses[1]!;
+    expect(checkpointRule(course, 1, 16, evaluation.flags)).toMatchObject({ ruleId: "upadacitinib.week-16.non-response", source: "Measure Up 1/2 week 16" });
+    const week2 = checkpointRule(course, 1, 2, evaluation.flags);
+    expect(week2?.ruleId).toBe("upadacitinib.week-2.early-signal");
+    expect(week2?.message).toContain("Upadacitinib (Rinvoq)");
+    expect(week2?.message).not.toContain("{drug}");
+    expect(week2?.criteria).toEqual(["pain-3", "itch-4"]);
+    expect(checkpointRule(course, 1, 8, evaluation.flags)).toBeNull();
+  });
+});

@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { buildSummaryText } from "./summary-text";
+import { patientView, upadacitinibNonResponderEvaluation } from "./fixtures.test-helper";
+
+describe("note summary", () => {
+  it("leads with patient, current course and week, then checkpoints, labs and flags with their sources", () => {
+    const text = buildSummaryText(patientView());
+    const lines = text.split("\n");
+    expect(lines[0]).toContain("as of 2026-11-01");
+    expect(lines[1]).toBe("Patient: Ada Example, 36 y, female");
+    expect(text).toContain("Current JAK course: Upadacitinib (Rinvoq) oral 15 mg, since 2026-06-01 (start from MedicationRequest/mr1), week 21 today.");
+    expect(text).toContain("Dose change 2026-08-01: 15 mg -> 30 mg");
+    expect(text).toContain("Earlier JAK courses: Abrocitinib (Cibinqo) oral 100 mg, 2025-01-10 to 2025-06-01");
+    expect(text).toContain("- Week 16 (2026-09-08 to 2026-10-19): not responded. EASI 24 -> 16, 8 better (33%): easi-50 not met");
+    expect(text).not.toContain("Week 24");
+    expect(text).toContain("- overdue: Week-12: Lipids (due by 2026-09-21)".replace("Week-12", "Week 12"));
+    expect(text).toContain("- missing: Baseline: TB screen (due by 2026-06-04)");
+    expect(text).toContain("- abnormal (critical): Absolute neutrophil count 0.8");
+    expect(text).toContain("[warning] Not responded on upadacitinib at week 16. (rule upadacitinib.week-16.non-response; source: Measure Up 1/2 week 16)");
+    expect(text).toContain("- dupilumab (Biologic): 2024-10-01 to 2025-01-01");
+    expect(text).toContain("- Itch NRS: baseline 8 (2026-05-28), latest 6 (2026-09-20), 2 better");
+    expect(text).not.toContain("CAUTION");
+  });
+
+  it("warns when the data is incomplete", () => {
+    const view = patientView(undefined, {
+      fetch: { partial: true, failures: [{ search: "Observation?category=laboratory", status: 503, message: "Service Unavailable" }], requests: 9, bytes: 1, ms: 1, resourceCounts: {} },
+    });
+    expect(buildSummaryText(view)).toContain("CAUTION: incomplete data, 1 EHR search(es) failed: Observation?category=laboratory");
+  });
+
+  it("says plainly when no JAK course was found", () => {
+    const evaluation = { ...upadacitinibNonResponderEvaluation(), courses: [], flags: [] };
+    const text = buildSummaryText(patientView(evaluation));
+    expect(text).toContain("JAK course: none found in the record.");
+    expect(text).not.toContain("Checkpoints:");
+    expect(text).toContain("Prior and concurrent therapy:");
+  });
+});

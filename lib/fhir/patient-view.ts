@@ -1,0 +1,124 @@
+/**
+ * GET /api/patients/[id], minus HTTP: with the session's access (from lib/smart/access), check the patient
+ * against the session's launch context, fetch the record (patient-record.ts), evaluate it with the engine
+ * at asOf, and build the PatientViewResponse. Logs the FHIR request count, bytes and time (no PHI).
+ */
+import type { Patient, Resource } from "@medplum/fhirtypes";
+import type { CodeMapping, PatientEvaluation } from "../clinical/types";
+import { fetchPatientRecord, type PatientRecordOptions } from "./patient-record";
+import type { ApiErrorBody, PatientHeader, PatientViewResponse } from "./patient-record-types";
+
+export type EvaluateFn = (resources: Resource[], options: { asOf: string; codeMappings?: CodeMapping[] }) => PatientEvaluation;
+
+export interface PatientViewInput {
+  /** The id in the URL. */
+  requestedPatientId: string;
+  /** The session's launch patient (server-side), or null. */
+  sessionPatientId: string | null;
+  serverUrl: string;
+  accessToken: string;
+  scope: string;
+  asOf: string;
+  evaluate: EvaluateFn;
+  rulesVersion: string;
+  codeMappings?: CodeMapping[];
+  fetchOptions?: PatientRecordOptions;
+  log?: (event: string, fields: Record<string, string | number | boolean | null>) => void;
+}
+
+export type PatientViewResult = { status: 200; body: PatientViewResponse } | { status: 401 | 403 | 502; body: ApiErrorBody };
+
+/** Today's date (YYYY-MM-DD) in an IANA time zone. The one place the patient view reads the clock. */
+export function todayIn(timeZone: string, now: Date = new Date()): string {
+  let zone = timeZone;
+  try {
+    new Intl.DateTimeFormat("en-CA", { timeZone: zone });
+  } catch {
+    zone = "UTC";
+  }
+  const parts = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).formatToParts(now);
+  const get = (t: string): string => parts.find((p) => p.type === t)?.value ?? "";
+  return `${get("year")}-${get("month")}-${get("day")}`;
+}
+
+/** Whole years between a birth date (YYYY, YYYY-MM or YYYY-MM-DD) and asOf. */
+export function ageAt(birthDate: string | null | undefined, asOf: string): number | null {
+  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/.exec(birthDate ?? "");
+  const a = /^(\d{4})-(\d{2})-(\d{2})/.exec(asOf);
+  if (!m || !a) return null;
+  const by = Number(m[1]), bm = Number(m[2] ?? 1), bd = Number(m[3] ?? 1);
+  const ay = Number(a[1]), am = Number(a[2]), ad = Number(a[3]);
+  let age = ay - by;
+  if (am < bm || (am === bm && ad < bd)) age--;
+  return age >= 0 ? age : null;
+}
+
+export function displayName(patient: Patient | null): string | null {
+  const names = patient?.name ?? [];
+  const name = names.find((n) => n.use === "official") ?? names.find((n) => n.use === "usual") ?? names[0];
+  if (!name) return null;
+  if (name.text?.trim()) return name.text.trim();
+  const parts = [...(name.given ?? []), name.family ?? ""].map((s) => s.trim()).filter(Boolean);
+  return parts.length > 0 ? parts.join(" ") : null;
+}
+
+/** Whether granted scopes let the app create Observations (v2 `.c`/`.cruds`, v1 `.write`/`.*`). */
+export function canWriteObservations(scope: string): boolean {
+  return scope.split(/\s+/).some((s) => {
+    const m = /^(patient|user)\/(Observation|\*)\.([a-z*]+)(\?.*)?$/.exec(s);
+    if (!m) return false;
+    const access = m[3]!;
+    return access === "write" || access === "*" || (/^c?r?u?d?s?$/.test(access) && access.includes("c"));
+  });
+}
+
+export async function buildPatientView(input: PatientViewInput): Promise<PatientViewResult> {
+  if (!input.sessionPatientId || input.sessionPatientId !== input.requestedPatientId) {
+    return { status: 403, body: { error: "patient-not-in-context", message: "This patient is not the one the EHR launched the app for." } };
+  }
+  const record = await fetchPatientRecord(input.serverUrl, input.accessToken, input.sessionPatientId, {
+    ...input.fetchOptions,
+    extraObservationCodes: [
+      ...(input.fetchOptions?.extraObservationCodes ?? []),
+      ...(input.codeMappings ?? []).filter((m) => m.concept.startsWith("measure:") || m.concept.startsWith("lab:")).map((m) => `${m.system}|${m.code}`),
+    ],
+  });
+  const fields = {
+    requests: record.fetch.requests,
+    bytes: record.fetch.bytes,
+    ms: record.fetch.ms,
+    resources: record.resources.length,
+    failures: record.fetch.failures.length,
+  };
+  if (record.unauthorized) {
+    input.log?.("patient-view-unauthorized", fields);
+    return { status: 401, body: { error: "session-expired", message: "The EHR no longer accepts this session's token.", relaunch: "/relaunch?reason=session-expired" } };
+  }
+  if (record.resources.length === 0 && record.fetch.failures.length > 0) {
+    input.log?.("patient-view-unavailable", fields);
+    return { status: 502, body: { error: "fhir-unavailable", message: "The EHR's FHIR server did not answer any of the searches." } };
+  }
+  const started = performance.now();
+  const evaluation = input.evaluate(record.resources, { asOf: input.asOf, ...(input.codeMappings ? { codeMappings: input.codeMappings } : {}) });
+  const evaluateMs = Math.round(performance.now() - started);
+  input.log?.("patient-view", { ...fields, evaluateMs });
+  const patient: Patient | null = record.patient;
+  const header: PatientHeader = {
+    id: input.sessionPatientId,
+    name: displayName(patient),
+    birthDate: patient?.birthDate ?? null,
+    age: ageAt(patient?.birthDate, input.asOf),
+    sex: patient?.gender ?? null,
+  };
+  return {
+    status: 200,
+    body: {
+      patient: header,
+      asOf: input.asOf,
+      rulesVersion: input.rulesVersion,
+      evaluation,
+      fetch: record.fetch,
+      access: { scope: input.scope, canWriteObservations: canWriteObservations(input.scope), fhirServer: input.serverUrl },
+    },
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * Token access for API requests: the session from the cookie, its access token refreshed before expiry
+ * (refresh_token grant with the client's secret, private_key_jwt assertion, or client_id for a public
+ * client), or a typed reason why there is none (the UI then shows /relaunch).
+ */
+import { randomBytes } from "node:crypto";
+import { importJWK, SignJWT } from "jose";
+import type { SmartClientConfig } from "./config";
+import { readSessionId } from "./cookies";
+import { SMART_KEY } from "./launch";
+import type { LoadedSession, SessionStore } from "./session-store";
+
+export interface SessionAccessOk {
+  ok: true;
+  session: LoadedSession;
+  accessToken: string;
+  serverUrl: string;
+  scope: string;
+  /** Unix seconds. */
+  tokenExpiresAt: number;
+  refreshed: boolean;
+}
+export interface SessionAccessError {
+  ok: false;
+  error: "no-session" | "session-expired";
+}
+export type SessionAccess = SessionAccessOk | SessionAccessError;
+
+interface StoredClientState {
+  serverUrl: string;
+  clientId?: string;
+  tokenUri?: string;
+  expiresAt?: number;
+  tokenResponse?: { access_token?: string; refresh_token?: string; scope?: string; expires_in?: number; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+export interface AccessDeps {
+  store: SessionStore;
+  config: SmartClientConfig;
+  fetch?: typeof fetch;
+  /** Seconds; injectable for tests. */
+  nowSeconds?: () => number;
+}
+
+/** Refresh when the access token has less than this many seconds left. */
+export const REFRESH_MARGIN_SECONDS = 60;
+
+const inflight = new Map<string, Promise<StoredClientState | null>>();
+
+function clientState(session: LoadedSession): { key: string; state: StoredClientState } | null {
+  const key = session.data[SMART_KEY];
+  if (typeof key !== "string") return null;
+  const state = session.data[key] as StoredClientState | undefined;
+  if (!state || typeof state !== "object" || !state.tokenResponse?.access_token) return null;
+  return { key, state };
+}
+
+async function tokenRequestAuth(config: SmartClientConfig, tokenUri: string): Promise<{ headers: Record<string, string>; body: URLSearchParams }> {
+  const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
+  const body = new URLSearchParams();
+  if (config.clientSecret) {
+    headers.authorization = "Basic " + Buffer.from(`${config.clientId}:${config.clientSecret}`).toString("base64");
+  } else if (config.privateJwk) {
+    const key = await importJWK(config.privateJwk, config.privateJwk.alg);
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: config.privateJwk.alg, typ: "JWT", ...(config.privateJwk.kid ? { kid: config.privateJwk.kid } : {}), ...(config.jwksUrl ? { jku: config.jwksUrl } : {}) })
+      .setIssuer(config.clientId)
+      .setSubject(config.clientId)
+      .setAudience(tokenUri)
+      .setJti(randomBytes(32).toString("base64url"))
+      .setExpirationTime("2m")
+      .sign(key);
+    body.set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    body.set("client_assertion", assertion);
+  } else {
+    body.set("client_id", config.clientId);
+  }
+  return { headers, body };
+}
+
+function expiryOf(tokens: { expires_in?: number; access_token?: string }, now: number): number {
+  if (typeof tokens.expires_in === "number" && tokens.expires_in > 0) return now + tokens.expires_in;
+  const payload = tokens.access_token?.split(".")[1];
+  if (payload) {
+    try {
+      const exp = (JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { exp?: number }).exp;
+      if (typeof exp === "number") return exp;
+    } catch {
+      // not a JWT
+    }
+  }
+  return now + 300;
+}
+
+async function refresh(deps: AccessDeps, session: LoadedSession, key: string, state: StoredClientState, now: number): Promise<StoredClientState | null> {
+  const refreshToken = state.tokenResponse?.refresh_token;
+  if (!refreshToken || !state.tokenUri) return null;
+  const { headers, body } = await tokenRequestAuth(deps.config, state.tokenUri);
+  body.set("grant_type", "refresh_token");
+  body.set("refresh_token", refreshToken);
+  let res: Response;
+  try {
+    res = await (deps.fetch ?? fetch)(state.tokenUri, { method: "POST", headers, body, signal: AbortSignal.timeout(10_000) });
+  } catch {
+    return null; // network: keep the refresh token, try again next request
+  }
+  if (!res.ok) {
+    // invalid_grant and the like: the refresh token is spent; forget it
+    const next: StoredClientState = { ...state, tokenResponse: { ...state.tokenResponse } };
+    delete next.tokenResponse!.refresh_token;
+    session.data[key] = next;
+    await deps.store.saveData(session.id, session.data);
+    return null;
+  }
+  const data = (await res.json()) as StoredClientState["tokenResponse"] & object;
+  if (!data.access_token) return null;
+  const next: StoredClientState = { ...state, tokenResponse: { ...state.tokenResponse, ...data }, expiresAt: expiryOf(data, now) };
+  session.data[key] = next;
+  await deps.store.saveData(session.id, session.data);
+  return next;
+}
+
+/** The session behind this request and a usable access token, refreshing it when it is about to expire. */
+export async function getSessionAccess(request: Request, deps: AccessDeps): Promise<SessionAccess> {
+  const id = readSessionId(request);
+  if (!id) return { ok: false, error: "no-session" };
+  const session = await deps.store.load(id);
+  if (!session) return { ok: false, error: "no-session" };
+  if (session.expired) {
+    await deps.store.delete(session.id);
+    return { ok: false, error: "session-expired" };
+  }
+  const cs = clientState(session);
+  if (!cs) return { ok: false, error: "no-session" };
+  const now = (deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)))();
+  let state = cs.state;
+  let refreshed = false;
+  const expiresAt = state.expiresAt ?? expiryOf(state.tokenResponse ?? {}, now);
+  if (expiresAt - REFRESH_MARGIN_SECONDS <= now) {
+    let task = inflight.get(session.id);
+    if (!task) {
+      task = refresh(deps, session, cs.key, state, now).finally(() => inflight.delete(session.id));
+      inflight.set(session.id, task);
+    }
+    const next = await task;
+    if (next) {
+      state = next;
+      refreshed = true;
+    } else if (expiresAt <= now) {
+      return { ok: false, error: "session-expired" };
+    }
+  }
+  return {
+    ok: true,
+    session,
+    accessToken: state.tokenResponse!.access_token!,
+    serverUrl: state.serverUrl,
+    scope: state.tokenResponse?.scope ?? "",
+    tokenExpiresAt: state.expiresAt ?? expiresAt,
+    refreshed,
+  };
+}

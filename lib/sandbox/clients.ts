@@ -70,7 +70,7 @@ export interface DefaultClientEnv {
  * The default registrations: the app's confidential client and its Backend Services client.
  * The bulk client has no keys unless configured; tests pass their own from createBackendClientKeys().
  */
-export function defaultClients(env: DefaultClientEnv = {}): SandboxClient[] {
+export function defaultClients(env: DefaultClientEnv & Record<string, string | undefined> = {}): SandboxClient[] {
   const redirectUriPrefixes = env.SANDBOX_APP_REDIRECT_PREFIXES
     ? env.SANDBOX_APP_REDIRECT_PREFIXES.split(",").map((prefix) => prefix.trim()).filter(Boolean)
     : DEFAULT_REDIRECT_PREFIXES;

@@ -351,6 +351,8 @@ function compartmentFilter(resourceType: string, patientId: string): Query {
 /** Patient ids a search names through its compartment parameters (patient, subject, ... or _id for Patient). */
 function namedPatients(resourceType: string, searchRequest: SearchRequest): string[] {
   const params = new Set(getPatientCompartmentParams().get(resourceType) ?? []);
+  // "patient" is not a compartment parameter for every type (Observation uses subject) but always names one.
+  if (getSearchParameter(resourceType, "patient")) params.add("patient");
   if (resourceType === "Patient") params.add("_id");
   const ids: string[] = [];
   for (const filter of searchRequest.filters ?? []) {

@@ -159,7 +159,9 @@ export class SandboxRepository extends MemoryRepository {
 
   /** Patient ids named by a patient/subject-style filter, when the search names exactly one set. */
   private patientsNamedBy(searchRequest: SearchRequest): string[] | undefined {
-    const params = getPatientCompartmentParams().get(searchRequest.resourceType) ?? [];
+    const compartmentParams = getPatientCompartmentParams().get(searchRequest.resourceType);
+    // Only compartment types are indexed; "patient" always names a Patient reachable through them.
+    const params = compartmentParams ? [...compartmentParams, "patient"] : [];
     for (const filter of searchRequest.filters ?? []) {
       if (!params.includes(filter.code) || filter.operator !== "eq") continue;
       const ids = filter.value.split(",").map((value) => value.replace(/^Patient\//, ""));

@@ -89,7 +89,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     if (!options.cohort && !options.resources) resourceCount += await repo.seed(sandboxFixtureResources());
 
     const faults = new FaultInjector(options.faults, [`${FHIR_BASE_PATH}/`, "/bulk/"]);
-    const clients = new ClientRegistry(mergeClients(defaultClients(), options.clients ?? []));
+    const clients = new ClientRegistry(mergeClients(defaultClients(process.env), options.clients ?? []));
     const auth = new AuthServer({ repo, clients, origin, fhirBase, faults, tokenLifetimeSeconds: options.tokenLifetimeSeconds });
     await auth.init();
     const bulk = new BulkExportService({ repo, auth, origin, faults, minJobDurationMs: options.bulkMinJobMs });

@@ -42,7 +42,7 @@ export interface SmartClientConfig {
   sessionTtlSeconds: number;
 }
 
-export function smartConfig(env: NodeJS.ProcessEnv = process.env): SmartClientConfig {
+export function smartConfig(env: Record<string, string | undefined> = process.env): SmartClientConfig {
   const publicClient = env.SMART_PUBLIC_CLIENT === "1" || env.SMART_PUBLIC_CLIENT === "true";
   let privateJwk: SmartClientConfig["privateJwk"];
   if (env.SMART_CLIENT_PRIVATE_JWK) {

@@ -34,7 +34,7 @@ export function decryptString(token: string, key: Buffer): string {
 const globalKey = globalThis as unknown as { ejmSessionKey?: Buffer };
 
 /** The process's token-encryption key (SESSION_SECRET, else the generated development secret). */
-export function sessionKey(env: NodeJS.ProcessEnv = process.env): Buffer {
+export function sessionKey(env: Record<string, string | undefined> = process.env): Buffer {
   if (globalKey.ejmSessionKey) return globalKey.ejmSessionKey;
   let secret = env.SESSION_SECRET;
   if (!secret) {

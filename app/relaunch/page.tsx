@@ -1,0 +1,36 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+
+export const metadata: Metadata = { title: "Launch again" };
+export const dynamic = "force-dynamic";
+
+const REASONS: Record<string, { title: string; text: string }> = {
+  "session-expired": { title: "Your session has ended", text: "The EHR's access for this session expired and could not be renewed. Open the app again from the patient's chart in the EHR." },
+  "no-session": { title: "No active session", text: "This browser has no session with the app. Open the app from the patient's chart in the EHR (or use your EHR's app launcher)." },
+  "missing-iss": { title: "Launched without an EHR", text: "The launch did not say which EHR it came from (no iss parameter). Open the app from inside the EHR." },
+  "issuer-not-allowed": { title: "This EHR is not configured", text: "The app is not configured to trust the FHIR server that launched it. An administrator can add it to SMART_ALLOWED_ISSUERS." },
+  "discovery-failed": { title: "The EHR could not be reached", text: "The app could not read the EHR's SMART configuration. Try again in a moment; if it persists, tell your EHR support team." },
+  "auth-denied": { title: "Access was not granted", text: "The EHR's authorization server declined the app's request. Launch again and approve access, or ask your EHR support team." },
+  "auth-failed": { title: "Sign-in did not complete", text: "The authorization step could not be completed (the link may be stale or already used). Launch the app again from the EHR." },
+  "no-patient": { title: "No patient in context", text: "The launch did not include a patient, and your role has no patient-independent view. Open the app from a patient's chart." },
+};
+
+export default async function RelaunchPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const params = await searchParams;
+  const reason = typeof params.reason === "string" && params.reason in REASONS ? params.reason : "no-session";
+  const info = REASONS[reason]!;
+  return (
+    <section aria-labelledby="relaunch-title" className="max-w-2xl space-y-4" data-testid="relaunch" data-reason={reason}>
+      <h1 id="relaunch-title" className="text-2xl font-semibold">
+        {info.title}
+      </h1>
+      <p className="text-slate-700">{info.text}</p>
+      <p className="text-sm text-slate-600">
+        For your safety the app never keeps EHR access in the browser: every session begins with a launch from the EHR.
+      </p>
+      <Link href="/" className="inline-block text-sm font-medium text-brand underline underline-offset-2">
+        Back to the start page
+      </Link>
+    </section>
+  );
+}

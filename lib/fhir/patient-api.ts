@@ -1,0 +1,52 @@
+/**
+ * GET /api/patients/[id] as a function of a Web Request: session and token (lib/smart/access), the patient
+ * checked against the session's launch context, then fetch + evaluate (patient-view.ts). Returns a JSON
+ * Response with `cache-control: no-store`. The one place the patient view reads the clock (asOf = today in
+ * CLINIC_TIMEZONE).
+ */
+import { z } from "zod";
+import { evaluatePatient, RULES_VERSION } from "../clinical";
+import type { CodeMapping } from "../clinical/types";
+import { getSessionAccess, type AccessDeps } from "../smart/access";
+import type { ApiErrorBody } from "./patient-record-types";
+import { buildPatientView, todayIn, type EvaluateFn, type PatientViewInput } from "./patient-view";
+
+export interface PatientApiDeps extends AccessDeps {
+  log?: PatientViewInput["log"];
+  /** Site code mappings for the engine (and extra Observation code searches). */
+  codeMappings?: () => Promise<CodeMapping[]>;
+  /** Default: evaluatePatient from lib/clinical. */
+  evaluate?: EvaluateFn;
+  fetchOptions?: PatientViewInput["fetchOptions"];
+  /** Default: today in env CLINIC_TIMEZONE (UTC). */
+  asOf?: () => string;
+}
+
+const idSchema = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/);
+
+const json = (status: number, body: unknown): Response =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "cache-control": "no-store" } });
+
+export async function handlePatientViewRequest(request: Request, rawId: string, deps: PatientApiDeps): Promise<Response> {
+  const id = idSchema.safeParse(rawId);
+  if (!id.success) return json(400, { error: "bad-request", message: "Malformed patient id." } satisfies ApiErrorBody);
+  const access = await getSessionAccess(request, deps);
+  if (!access.ok) {
+    return json(401, { error: access.error, message: "Launch the app again from the EHR.", relaunch: `/relaunch?reason=${access.error}` } satisfies ApiErrorBody);
+  }
+  const codeMappings = deps.codeMappings ? await deps.codeMappings().catch(() => [] as CodeMapping[]) : [];
+  const result = await buildPatientView({
+    requestedPatientId: id.data,
+    sessionPatientId: access.session.patientId,
+    serverUrl: access.serverUrl,
+    accessToken: access.accessToken,
+    scope: access.scope,
+    asOf: deps.asOf ? deps.asOf() : todayIn(process.env.CLINIC_TIMEZONE || "UTC"),
+    evaluate: deps.evaluate ?? ((resources, options) => evaluatePatient(resources, { ...options, patientId: id.data })),
+    rulesVersion: RULES_VERSION,
+    codeMappings,
+    ...(deps.fetchOptions ? { fetchOptions: deps.fetchOptions } : {}),
+    ...(deps.log ? { log: deps.log } : {}),
+  });
+  return json(result.status, result.body);
+}

@@ -22,6 +22,8 @@ export class SandboxRepository extends MemoryRepository {
   private readonly current = new Map<string, StoredResource>();
   /** patient id -> "Type/id" keys of resources in that patient's compartment. */
   private readonly compartments = new Map<string, Set<string>>();
+  /** "Type/id" -> lower-cased JSON, for a cheap necessary-condition test before FHIRPath matching. */
+  private readonly searchText = new Map<string, string>();
   /** "Type/id" -> patient ids whose compartment holds it. */
   private readonly memberships = new Map<string, Set<string>>();
 
@@ -57,6 +59,7 @@ export class SandboxRepository extends MemoryRepository {
   override clear(): void {
     super.clear();
     this.current.clear();
+    this.searchText.clear();
     this.compartments.clear();
     this.memberships.clear();
   }
@@ -123,8 +126,13 @@ export class SandboxRepository extends MemoryRepository {
     } else {
       candidates = this.iterateType(resourceType);
     }
+    const requiredTexts = requiredTextAlternatives(searchRequest);
     const matches: StoredResource[] = [];
     for (const resource of candidates) {
+      if (requiredTexts.length > 0) {
+        const text = this.searchText.get(`${resource.resourceType}/${resource.id}`) ?? "";
+        if (!requiredTexts.every((alternatives) => alternatives.some((value) => text.includes(value)))) continue;
+      }
       if (matchesSearchRequest(resource, searchRequest) && (!predicate || predicate(resource))) matches.push(resource);
     }
     const sorted = sortResources(matches, searchRequest.sortRules ?? []);
@@ -178,6 +186,7 @@ export class SandboxRepository extends MemoryRepository {
     const key = `${resource.resourceType}/${resource.id}`;
     this.unindex(key);
     this.current.set(key, resource);
+    this.searchText.set(key, JSON.stringify(resource).toLowerCase());
     const patients = this.computeCompartments(resource);
     if (patients.size === 0) return;
     this.memberships.set(key, patients);
@@ -193,6 +202,7 @@ export class SandboxRepository extends MemoryRepository {
 
   private unindex(key: string): void {
     this.current.delete(key);
+    this.searchText.delete(key);
     for (const patientId of this.memberships.get(key) ?? []) this.compartments.get(patientId)?.delete(key);
     this.memberships.delete(key);
   }
@@ -212,6 +222,31 @@ export class SandboxRepository extends MemoryRepository {
     }
     return patients;
   }
+}
+
+/**
+ * For each plain token or reference equality filter, the lower-cased strings of which at least one must occur
+ * in a matching resource's JSON (the code or id part of each OR-ed value). A necessary condition only.
+ */
+export function requiredTextAlternatives(searchRequest: SearchRequest): string[][] {
+  const required: string[][] = [];
+  for (const filter of searchRequest.filters ?? []) {
+    if (filter.operator !== "eq" || filter.code.includes(".")) continue;
+    const type = getSearchParameter(searchRequest.resourceType, filter.code)?.type;
+    if (type !== "token" && type !== "reference") continue;
+    const alternatives: string[] = [];
+    for (const value of filter.value.split(",")) {
+      const part = (type === "token" ? value.slice(value.indexOf("|") + 1) : value.slice(value.lastIndexOf("/") + 1)).toLowerCase();
+      // An empty code (system| only) or characters JSON escapes cannot be checked this way.
+      if (part === "" || /["\\]/.test(part) || /[^\x20-\x7e]/.test(part)) {
+        alternatives.length = 0;
+        break;
+      }
+      alternatives.push(part);
+    }
+    if (alternatives.length > 0) required.push(alternatives);
+  }
+  return required;
 }
 
 /** Sorts by each rule's search parameter value (first value, as a string), precomputing keys once. */

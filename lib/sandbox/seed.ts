@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { FhirRouter } from "@medplum/fhir-router";
 import type { Bundle, Resource } from "@medplum/fhirtypes";
+import { generateCohortResources } from "./cohort/index";
 import type { SandboxRepository } from "./repository";
 
 export interface GeneratedCohortOptions {
@@ -11,40 +12,19 @@ export interface GeneratedCohortOptions {
   asOf?: string;
 }
 
-/** Shape of one item the cohort generator yields (lib/sandbox/cohort). */
-interface CohortItem {
-  resources: Resource[];
-}
-
-interface CohortModule {
-  generateCohort(options: { patients: number; seed: number; asOf?: string }): Iterable<CohortItem | Resource[]> & {
-    sharedResources?: Resource[];
-  };
-  generateSharedResources?: () => Resource[];
-}
-
-/** Loads the seeded synthetic cohort from the generator in lib/sandbox/cohort, one patient at a time. */
+/** Loads the seeded synthetic cohort (shared staff, patients, the jak-panel Group), streaming in batches. */
 export async function seedGeneratedCohort(repo: SandboxRepository, options: GeneratedCohortOptions): Promise<number> {
-  const cohort = await importCohortModule();
   let count = 0;
-  for (const item of cohort.generateCohort(options)) {
-    const resources = Array.isArray(item) ? item : item.resources;
-    count += await repo.seed(resources);
-  }
-  return count;
-}
-
-async function importCohortModule(): Promise<CohortModule> {
-  // Resolved at run time: the generator is developed in parallel and its entry file may move.
-  for (const candidate of ["./cohort/index.ts", "./cohort/generate.ts", "./cohort/cohort.ts"]) {
-    try {
-      const imported = (await import(new URL(candidate, import.meta.url).href)) as Partial<CohortModule>;
-      if (typeof imported.generateCohort === "function") return imported as CohortModule;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw error;
+  let batch: Resource[] = [];
+  for (const resource of generateCohortResources(options)) {
+    batch.push(resource);
+    if (batch.length >= 1000) {
+      count += await repo.seed(batch);
+      batch = [];
     }
   }
-  throw new Error("The cohort generator (lib/sandbox/cohort, generateCohort) is not available");
+  count += await repo.seed(batch);
+  return count;
 }
 
 /** Loads Bulk-style NDJSON files (one resource per line) from a folder; expected.ndjson is skipped. */

@@ -1,0 +1,55 @@
+/** Flags: rule id, kind, severity, a one-sentence message and the source, all from the rule data. */
+import { DEFAULT_RULES, type CheckpointRule, type RuleSet } from "./rules";
+import type { Flag } from "./types";
+
+const PLACEHOLDER = /\{(\w+)\}/g;
+
+export function fillMessage(template: string, params: Readonly<Record<string, string | number>>): string {
+  return template.replace(PLACEHOLDER, (whole, key: string) => {
+    const v = params[key];
+    return v === undefined ? whole : String(v);
+  });
+}
+
+export function ruleFlag(
+  rules: RuleSet,
+  ruleId: string,
+  params: Readonly<Record<string, string | number>>,
+  extra: Pick<Flag, "resource" | "course" | "requirement" | "week"> = {},
+): Flag {
+  // A site's rule set may leave a rule out: fall back to the default definition rather than fail.
+  const def = rules.rules[ruleId] ?? DEFAULT_RULES.rules[ruleId] ?? { ruleId, kind: "data-quality", severity: "info", message: ruleId, source: "clinical-reference" };
+  const flag: Flag = { ruleId: def.ruleId, kind: def.kind, severity: def.severity, message: fillMessage(def.message, params), source: def.source };
+  return Object.assign(flag, stripUndefined(extra));
+}
+
+export function checkpointFlag(rule: CheckpointRule, drugLabel: string, course: number): Flag {
+  return {
+    ruleId: rule.ruleId,
+    kind: rule.kind,
+    severity: rule.severity,
+    message: fillMessage(rule.message, { drug: drugLabel }),
+    source: rule.source,
+    course,
+    week: rule.week,
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
+
+const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 } as const;
+
+/** Stable order: critical first, then by course and rule id. */
+export function sortFlags(flags: Flag[]): Flag[] {
+  return flags.sort(
+    (a, b) =>
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
+      (a.course ?? -1) - (b.course ?? -1) ||
+      (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0) ||
+      ((a.resource ?? "") < (b.resource ?? "") ? -1 : (a.resource ?? "") > (b.resource ?? "") ? 1 : 0),
+  );
+}

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseSearchRequest } from "@medplum/core";
 import { describe, expect, it } from "vitest";
-import type { Bundle } from "@medplum/fhirtypes";
+import type { Bundle, Observation } from "@medplum/fhirtypes";
 import { splitTypeFilters } from "./bulk";
 import { sandboxFixtureResources, FIXTURE_IDS } from "./fixtures";
 import { requiredTextAlternatives, SandboxRepository } from "./repository";
@@ -29,7 +29,7 @@ describe("SandboxRepository", () => {
   it("re-indexes on update and forgets deleted resources", async () => {
     const repo = new SandboxRepository();
     await repo.seed(sandboxFixtureResources());
-    const observation = await repo.readResource("Observation", "fixture-itch-c-1");
+    const observation = await repo.readResource<Observation>("Observation", "fixture-itch-c-1");
     await repo.updateResource({ ...observation, subject: { reference: `Patient/${FIXTURE_IDS.patientA}` } });
     expect([...repo.iterateCompartment(FIXTURE_IDS.patientC, "Observation")]).toHaveLength(0);
     expect([...repo.iterateCompartment(FIXTURE_IDS.patientA, "Observation")]).toHaveLength(6);

@@ -11,7 +11,7 @@ import { buildScopes, isIssuerAllowed, type SmartClientConfig } from "./config";
 import { clearSessionCookie, readSessionId, sessionCookie } from "./cookies";
 import { landingPath, parseRole, roleFromPractitionerRole, type AppRole } from "./roles";
 import { SessionSmartStorage, type SessionStore } from "./session-store";
-import { WebRequestAdapter } from "./web-adapter";
+import { requestOrigin, WebRequestAdapter } from "./web-adapter";
 
 export const SMART_KEY = "SMART_KEY";
 
@@ -44,7 +44,7 @@ export function configSecrets(config: SmartClientConfig): Record<string, unknown
 }
 
 function appBase(request: Request, config: SmartClientConfig): string {
-  return config.appBaseUrl ?? new URL(request.url).origin;
+  return requestOrigin(request, config.appBaseUrl);
 }
 
 function redirectTo(location: string, cookies: string[] = []): Response {

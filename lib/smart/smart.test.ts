@@ -109,6 +109,11 @@ describe("WebRequestAdapter", () => {
     expect(b.getUrl().search).toBe("?iss=x");
     expect(b.isSecure()).toBe(true);
   });
+  it("takes the origin from the Host header the browser sent, and X-Forwarded-Proto", () => {
+    const req = new Request("http://localhost:3000/launch?iss=x", { headers: { host: "127.0.0.1:3000", "x-forwarded-proto": "https" } });
+    expect(new WebRequestAdapter({ request: req, storage }).relative("/callback")).toBe("https://127.0.0.1:3000/callback");
+    expect(new WebRequestAdapter({ request: new Request("http://localhost:3000/x", { headers: { host: "evil/../x" } }), storage }).relative("/c")).toBe("http://localhost:3000/c");
+  });
   it("records the redirect instead of writing a response", () => {
     const a = new WebRequestAdapter({ request: new Request("http://h/launch"), storage });
     a.redirect("https://auth.test/authorize?x=1");

@@ -38,6 +38,21 @@ const security = {
   },
 };
 
+/**
+ * The app's public origin for this request: APP_BASE_URL when configured; else the Host header the browser
+ * sent (Next's request.url may name another host, e.g. localhost for 127.0.0.1) with X-Forwarded-Proto or
+ * the request's own protocol. The redirect_uri built from it must be registered at the EHR, so a forged Host
+ * gains nothing.
+ */
+export function requestOrigin(request: Request, baseUrl?: string | null): string {
+  if (baseUrl) return new URL(baseUrl).origin;
+  const url = new URL(request.url);
+  const host = request.headers.get("x-forwarded-host")?.split(",")[0]?.trim() || request.headers.get("host");
+  const proto = request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim() || url.protocol.replace(/:$/, "");
+  if (host && /^[A-Za-z0-9.\-\[\]:]+$/.test(host) && (proto === "http" || proto === "https")) return `${proto}://${host}`;
+  return url.origin;
+}
+
 export class WebRequestAdapter {
   readonly options: WebAdapterOptions;
   readonly security = security;
@@ -48,10 +63,7 @@ export class WebRequestAdapter {
   constructor(options: WebAdapterOptions) {
     this.options = options;
     const requestUrl = new URL(options.request.url);
-    if (options.baseUrl) {
-      const base = new URL(options.baseUrl);
-      this.url = new URL(requestUrl.pathname + requestUrl.search, base.origin);
-    } else this.url = requestUrl;
+    this.url = new URL(requestUrl.pathname + requestUrl.search, requestOrigin(options.request, options.baseUrl));
   }
 
   getUrl(): URL {

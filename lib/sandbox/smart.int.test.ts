@@ -1,16 +1,22 @@
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeJwt } from "jose";
-import { APP_CLIENT_ID, DEMO_APP_CLIENT_SECRET, FIXTURE_IDS, startSandbox, type RunningSandbox } from "./index";
+import { APP_CLIENT_ID, createBackendClientKeys, DEMO_APP_CLIENT_SECRET, FIXTURE_IDS, startSandbox, type BackendClientKeys, type RunningSandbox } from "./index";
 import { browse, startTestApp, type TestApp, type TestAppResult } from "./testing/smart-test-app";
 
 const { dermatologist, clinicLead, patientA, patientB } = FIXTURE_IDS;
 
 let sandbox: RunningSandbox;
 const apps: TestApp[] = [];
+let asymmetricKeys: BackendClientKeys;
+const ASYMMETRIC_CLIENT_ID = "asymmetric-app";
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0 });
+  asymmetricKeys = await createBackendClientKeys("ES384");
+  sandbox = await startSandbox({
+    port: 0,
+    clients: [{ clientId: ASYMMETRIC_CLIENT_ID, jwks: asymmetricKeys.publicJwks, redirectUriPrefixes: ["http://127.0.0.1:"] }],
+  });
 });
 
 afterAll(async () => {
@@ -113,6 +119,20 @@ describe("SMART EHR launch with fhirclient as the client", () => {
       body: JSON.stringify({ resourceType: "Observation", status: "final", code: { text: "x" }, subject: { reference: `Patient/${patientA}` } }),
     });
     expect(write.status).toBe(403);
+  });
+});
+
+describe("confidential asymmetric client (private_key_jwt) in an EHR launch", () => {
+  it("authenticates fhirclient's client assertion at the token endpoint", async () => {
+    const testApp = await startTestApp({
+      clientId: ASYMMETRIC_CLIENT_ID,
+      clientPrivateJwk: asymmetricKeys.privateJwk as Parameters<typeof startTestApp>[0]["clientPrivateJwk"],
+      scope: "launch patient/*.rs online_access",
+    });
+    apps.push(testApp);
+    const result = await ehrLaunch(testApp, dermatologist, patientB);
+    expect(result.patientId).toBe(patientB);
+    expect((result.tokenResponse as Record<string, unknown>).refresh_token).toEqual(expect.any(String));
   });
 });
 

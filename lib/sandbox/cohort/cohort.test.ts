@@ -94,6 +94,8 @@ describe("generated cohort", () => {
     // Courses at every stage on asOf: some checkpoints open, some not yet due, some decided.
     const verdicts = random.flatMap((p) => p.expected.courses.flatMap((c) => Object.values(c.checkpoints)));
     for (const verdict of ["responded", "not-responded", "not-assessable", "open", "not-due"]) expect(verdicts, verdict).toContain(verdict);
+    const flagKinds = new Set(random.flatMap((p) => p.expected.flagKinds));
+    for (const kind of ["missing-lab", "overdue-lab", "early-signal", "non-response", "abnormal-lab", "bsa-limit", "cream-quantity"]) expect([...flagKinds], kind).toContain(kind);
     const labStatuses = random.flatMap((p) => p.expected.courses.flatMap((c) => Object.values(c.labs)));
     for (const status of ["done", "due", "overdue", "missing", "not-due"]) expect(labStatuses, status).toContain(status);
   });

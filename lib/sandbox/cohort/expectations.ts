@@ -285,6 +285,9 @@ function expectCourse(plan: PatientPlan, courseIndex: number, asOfDay: number, i
     const bsa = plan.scores.filter((s) => s.measure === "bsa" && s.day < asOfDay);
     const latest = bsa[bsa.length - 1];
     if (latest && latest.day >= start && latest.value >= 22) flags.add("bsa-limit");
+    // Only an order carries the quantity (dispenseRequest); 100 g per 7 days is over 60 g/week however counted.
+    const ordered = course.representation.startsWith("request");
+    if (ordered && course.creamGrams && course.creamSupplyDays && (course.creamGrams / course.creamSupplyDays) * 7 >= 90) flags.add("cream-quantity");
   }
   return {
     expectation: { drug: course.drug, route: routeOf(course.drug), start: isoDate(start), checkpoints, labs },

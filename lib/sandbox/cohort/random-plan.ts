@@ -444,11 +444,11 @@ function drawVisitsAndDiaries(
     }
   });
 
-  const diary = rng.weighted({ none: 0.73, daily: 0.15, weekly: 0.12 });
+  const diary = rng.weighted({ none: 0.63, daily: 0.22, weekly: 0.15 });
   if (diary === "none") return;
   const withPain = rng.chance(0.6);
   const diaryStart = first.start - 7;
-  const diaryEnd = diary === "daily" && rng.chance(0.85) ? Math.min(first.start + 84, asOfDay - 1) : asOfDay - 1;
+  const diaryEnd = diary === "daily" && rng.chance(0.85) ? Math.min(first.start + 112, asOfDay - 1) : asOfDay - 1;
   const step = diary === "daily" ? 1 : 7;
   for (let day = diaryStart; day <= diaryEnd; day += step) {
     if (diary === "daily" && rng.chance(0.12)) continue;

@@ -7,7 +7,7 @@ import type { FaultInjector } from "./faults";
 import { escapeHtml, parseCookies, readForm, redirect, sendHtml, sendJson } from "./http-util";
 import { listPractitioners } from "./directory";
 import type { SandboxRepository } from "./repository";
-import { isKnownScope, parseResourceScope, splitScopes, type ResourceScope } from "./scopes";
+import { isKnownScope, parseResourceScope, scopeCovers, splitScopes, type ResourceScope } from "./scopes";
 
 /** Cookie the sandbox uses as its "EHR login session" for standalone launches. */
 export const LOGIN_COOKIE = "sandbox_practitioner";
@@ -262,7 +262,7 @@ export class AuthServer {
     const granted: string[] = [];
     for (const scope of requested) {
       if (!isKnownScope(scope)) continue;
-      if (allowed && !allowed.includes("*") && !allowed.includes(scope)) continue;
+      if (allowed && !allowed.some((allowedScope) => scopeCovers(allowedScope, scope))) continue;
       const resourceScope = parseResourceScope(scope);
       if (context.system) {
         if (resourceScope?.context === "system") granted.push(scope);

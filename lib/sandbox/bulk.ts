@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { matchesSearchRequest, parseSearchRequest, type SearchRequest } from "@medplum/core";
+import { isResourceType, matchesSearchRequest, parseSearchRequest, type SearchRequest } from "@medplum/core";
 import type { Group, Parameters, Resource } from "@medplum/fhirtypes";
 import type { AccessTokenRecord, AuthServer } from "./auth";
 import { groupMemberPatientIds } from "./directory";
@@ -94,6 +94,8 @@ export class BulkExportService {
 
     const { repo } = this.options;
     const requestedTypes = (params.get("_type") ?? []).flatMap((value) => value.split(",")).map((type) => type.trim()).filter(Boolean);
+    const unknownTypes = requestedTypes.filter((type) => !isResourceType(type));
+    if (unknownTypes.length > 0) return sendOutcome(res, 400, `Unknown resource type(s) in _type: ${unknownTypes.join(", ")}`);
     const candidateTypes =
       requestedTypes.length > 0
         ? requestedTypes
@@ -207,6 +209,8 @@ export class BulkExportService {
   ): Promise<void> {
     const { repo } = this.options;
     const sinceMs = filters.since ? Date.parse(filters.since) : undefined;
+    // Nothing modified after transactionTime goes out, so the next _since=transactionTime export picks it up.
+    const untilMs = Date.parse(job.transactionTime);
     try {
       for (const type of types) {
         // Yield between types so the server keeps answering (and status shows progress).
@@ -222,7 +226,9 @@ export class BulkExportService {
           const key = resource.id ?? "";
           if (seen.has(key)) continue;
           seen.add(key);
-          if (sinceMs !== undefined && !(Date.parse(resource.meta?.lastUpdated ?? "") > sinceMs)) continue;
+          const lastUpdatedMs = Date.parse(resource.meta?.lastUpdated ?? "");
+          if (sinceMs !== undefined && !(lastUpdatedMs > sinceMs)) continue;
+          if (lastUpdatedMs > untilMs) continue;
           if (typeFilter && !typeFilter.some((searchRequest) => matchesSearchRequest(resource, searchRequest))) continue;
           lines.push(JSON.stringify(resource));
         }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decideAccess, isKnownScope, parseResourceScope, type ResourceScope } from "./scopes";
+import { decideAccess, isKnownScope, parseResourceScope, scopeCovers, type ResourceScope } from "./scopes";
 
 function scopes(...raw: string[]): ResourceScope[] {
   return raw.map((scope) => {
@@ -42,5 +42,18 @@ describe("SMART scopes", () => {
   it("drops query restrictions when any granting scope has none", () => {
     expect(decideAccess(scopes("patient/Observation.rs?category=laboratory", "patient/Observation.rs"), "Observation", "s")?.queries).toEqual([]);
     expect(decideAccess(scopes("patient/Observation.rs?category=laboratory"), "Observation", "s")?.queries).toEqual(["category=laboratory"]);
+  });
+});
+
+describe("registered scope limits", () => {
+  it("covers narrower requests of the same context and refuses wider ones", () => {
+    expect(scopeCovers("system/*.rs", "system/Observation.rs")).toBe(true);
+    expect(scopeCovers("system/*.rs", "system/Observation.r")).toBe(true);
+    expect(scopeCovers("system/*.read", "system/Patient.rs")).toBe(true);
+    expect(scopeCovers("system/Patient.rs", "system/Observation.rs")).toBe(false);
+    expect(scopeCovers("system/*.rs", "system/*.cruds")).toBe(false);
+    expect(scopeCovers("user/*.rs", "system/*.rs")).toBe(false);
+    expect(scopeCovers("openid", "openid")).toBe(true);
+    expect(scopeCovers("*", "launch")).toBe(true);
   });
 });

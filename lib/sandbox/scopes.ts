@@ -81,3 +81,18 @@ export function decideAccess(scopes: ResourceScope[], resourceType: string, perm
   const queries = chosen.some((scope) => !scope.query) ? [] : chosen.map((scope) => scope.query ?? "");
   return { unrestricted: wide.length > 0, patientOnly: wide.length === 0, queries };
 }
+
+/**
+ * True when a registered (allowed) scope covers a requested one: the same scope, or a resource scope of the
+ * same context for all types or the same type with at least the requested permissions and no narrower query.
+ */
+export function scopeCovers(allowed: string, requested: string): boolean {
+  if (allowed === "*" || allowed === requested) return true;
+  const allowedScope = parseResourceScope(allowed);
+  const requestedScope = parseResourceScope(requested);
+  if (!allowedScope || !requestedScope) return false;
+  if (allowedScope.context !== requestedScope.context) return false;
+  if (allowedScope.resourceType !== "*" && allowedScope.resourceType !== requestedScope.resourceType) return false;
+  if (allowedScope.query && allowedScope.query !== requestedScope.query) return false;
+  return [...requestedScope.permissions].every((permission) => allowedScope.permissions.has(permission));
+}

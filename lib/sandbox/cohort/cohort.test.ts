@@ -68,6 +68,17 @@ describe("generated cohort", () => {
     }
   });
 
+  it("starts and ends every course before asOf, in a larger cohort too", () => {
+    for (const { expected, resources } of generateCohort({ patients: 3000, seed: 42, asOf: AS_OF })) {
+      for (const course of expected.courses) expect(course.start < AS_OF, `${expected.patientId} ${course.start}`).toBe(true);
+      for (const resource of resources) {
+        for (const match of JSON.stringify(resource).matchAll(/"(?:start|end)":"(\d{4}-\d{2}-\d{2})/g)) {
+          expect(match[1]! < AS_OF, `${resource.resourceType}/${resource.id} ${match[0]}`).toBe(true);
+        }
+      }
+    }
+  });
+
   it("uses only the engine's section-7 vocabulary in expectations", () => {
     for (const { expected } of cohort) {
       expect(vocabularyProblems(expected), expected.patientId).toEqual([]);

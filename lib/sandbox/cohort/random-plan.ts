@@ -288,15 +288,17 @@ export function drawRandomPlan(index: number, seed: number, asOfDay: number): Pa
   }
 
   // Non-responders past week 16 switch to another JAK or stop.
-  if (responseClass === "non-responder" && plan.archetype === "non-responder" && start + 150 < asOfDay - 20) {
+  if (responseClass === "non-responder" && plan.archetype === "non-responder" && start + 150 < asOfDay) {
     const choice = rng.weighted({ switch: 0.45, stop: 0.2, continue: 0.35 });
-    if (choice !== "continue") {
-      const stopDay = start + 141 + rng.int(0, 30);
+    const stopDay = start + 141 + rng.int(0, 30);
+    const switchDay = stopDay + rng.int(3, 14);
+    // Both the stop and the next start must fall before asOf (nothing is dated on or after it).
+    if (choice !== "continue" && switchDay < asOfDay - 1) {
       const lastDose = firstCourse.doses[firstCourse.doses.length - 1];
       if (lastDose) lastDose.endDay = stopDay;
       plan.archetype = choice === "switch" ? "switch" : "stopped";
       if (choice === "switch") {
-        const nextStart = stopDay + rng.int(3, 14);
+        const nextStart = switchDay;
         const options: JakDrug[] = (["upadacitinib", "abrocitinib", "baricitinib"] as JakDrug[]).filter((d) => d !== drug && !(adolescent && d === "baricitinib"));
         const nextDrug = rng.pick(options);
         const nextStrength = strengthFor(rng, nextDrug);

@@ -128,6 +128,11 @@ export class ClientRegistry {
     for (const client of clients) this.clients.set(client.clientId, client);
   }
 
+  register(client: SandboxClient): void {
+    this.clients.set(client.clientId, client);
+    this.keyResolvers.delete(client.clientId);
+  }
+
   get(clientId: string): SandboxClient | undefined {
     return this.clients.get(clientId);
   }

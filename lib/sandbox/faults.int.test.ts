@@ -7,7 +7,8 @@ let keys: BackendClientKeys;
 
 beforeAll(async () => {
   keys = await createBackendClientKeys("ES384");
-  sandbox = await startSandbox({ port: 0, bulkMinJobMs: 0, clients: [{ clientId: BULK_CLIENT_ID, jwks: keys.publicJwks }] });
+  sandbox = await startSandbox({ port: 0, bulkMinJobMs: 0 });
+  sandbox.registerClient({ clientId: BULK_CLIENT_ID, jwks: keys.publicJwks });
 });
 
 afterAll(async () => {

@@ -1,4 +1,8 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeCohortNdjson } from "./cohort/ndjson-writer";
 import { startSandbox, type RunningSandbox } from "./index";
 
 let sandbox: RunningSandbox;
@@ -39,5 +43,25 @@ describe("sandbox seeded from the synthetic cohort, and its launcher", () => {
     const response = await fetch(`${sandbox.launcherUrl}/launch?practitioner=${practitionerId}&mode=ehr`, { redirect: "manual" });
     expect(response.status).toBe(400);
     expect(await response.text()).toContain("needs a patient");
+  });
+});
+
+describe("sandbox seeded from a folder of cohort NDJSON files", () => {
+  it("loads the same resources as the in-process generator", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "sandbox-cohort-"));
+    try {
+      await writeCohortNdjson({ patients: 12, seed: 7 }, dir);
+      const fromFiles = await startSandbox({ port: 0, cohort: { dir } });
+      try {
+        expect(fromFiles.resourceCount).toBe(sandbox.resourceCount);
+        expect(fromFiles.repository.resourceTypes()).toEqual(sandbox.repository.resourceTypes());
+        const group = await fromFiles.repository.readResource("Group", "jak-panel");
+        expect(group.resourceType).toBe("Group");
+      } finally {
+        await fromFiles.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -43,6 +43,8 @@ export interface RunningSandbox {
   /** Number of resources loaded at start. */
   resourceCount: number;
   setFaults(faults: FaultConfig): void;
+  /** Registers (or replaces) a client at run time, e.g. a test's backend client with fresh keys. */
+  registerClient(client: SandboxClient): void;
   /** Creates an EHR launch context directly (tests): returns the `launch` value. */
   createLaunch(practitionerId: string, patientId?: string): string;
   repository: SandboxRepository;
@@ -129,6 +131,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       resourceCount,
       setFaults: (config) => faults.set(config),
       createLaunch: (practitionerId, patientId) => auth.createLaunch(practitionerId, patientId),
+      registerClient: (client) => clients.register(client),
       repository: repo,
       stop,
     };

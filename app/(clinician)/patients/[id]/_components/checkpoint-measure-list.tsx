@@ -1,0 +1,33 @@
+import type { CheckpointEvaluation } from "@/lib/clinical/types";
+import { CHECKPOINT_MEASURE_ORDER, formatDate, formatImprovement, formatNumber, MEASURE_INFO, measureStatusLabel } from "@/lib/patient-view/format";
+
+/** The measures behind a verdict: baseline, value, change and whether the criterion was met. */
+export function CheckpointMeasureList({ checkpoint }: { checkpoint: CheckpointEvaluation }) {
+  const keys = CHECKPOINT_MEASURE_ORDER.filter((k) => checkpoint.measures[k]);
+  if (keys.length === 0) return <span className="text-slate-600">No measures assessed</span>;
+  return (
+    <ul className="space-y-1">
+      {keys.map((key) => {
+        const m = checkpoint.measures[key];
+        if (!m) return null;
+        const met = m.status === "met";
+        return (
+          <li key={key}>
+            <span className="font-medium">{MEASURE_INFO[key].label}</span>{" "}
+            <span className={met ? "font-semibold text-status-ok" : m.status === "not-met" ? "font-semibold text-status-critical" : "text-slate-600"}>
+              {m.criterion} {measureStatusLabel(m.status)}
+            </span>
+            <br />
+            <span className="text-slate-700">
+              baseline {formatNumber(m.baseline)}
+              {m.baselineDate ? ` (${formatDate(m.baselineDate)}${m.baselineFrom === "diary-mean" ? ", diary mean" : ""})` : ""} → value {formatNumber(m.value)}
+              {m.valueDate ? ` (${formatDate(m.valueDate)}${m.valueFrom === "diary-mean" ? ", weekly diary mean" : ""})` : ""}
+              {m.improvement !== null ? `: ${formatImprovement(m.improvement, m.percentImprovement)}` : ""}
+              {m.band ? `, ${m.band}` : ""}
+            </span>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}

@@ -1,3 +1,4 @@
+import { importJWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BULK_CLIENT_ID, createBackendClientKeys, FIXTURE_IDS, startSandbox, type BackendClientKeys, type RunningSandbox } from "./index";
 import { requestBackendToken, signClientAssertion } from "./testing/backend-client";
@@ -83,6 +84,14 @@ describe("SMART Backend Services (private_key_jwt)", () => {
     const assertion = await signClientAssertion(BULK_CLIENT_ID, esKeys.privateJwk, tokenEndpoint);
     expect((await requestBackendToken(tokenEndpoint, assertion, "system/*.rs")).status).toBe(200);
     expect((await requestBackendToken(tokenEndpoint, assertion, "system/*.rs")).status).toBe(401);
+    const foreignJku = await new SignJWT({ jti: "jku-test" })
+      .setProtectedHeader({ alg: "ES384", kid: esKeys.kid, jku: "https://attacker.example/jwks.json" })
+      .setIssuer(BULK_CLIENT_ID)
+      .setSubject(BULK_CLIENT_ID)
+      .setAudience(tokenEndpoint)
+      .setExpirationTime("2m")
+      .sign(await importJWK(esKeys.privateJwk, "ES384"));
+    expect((await requestBackendToken(tokenEndpoint, foreignJku, "system/*.rs")).status).toBe(401);
     const wrongAudience = await signClientAssertion(BULK_CLIENT_ID, esKeys.privateJwk, tokenEndpoint, { audience: "https://elsewhere.example/token" });
     expect((await requestBackendToken(tokenEndpoint, wrongAudience, "system/*.rs")).status).toBe(401);
   });

@@ -3,6 +3,7 @@ import { timingSafeEqual, randomUUID } from "node:crypto";
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  decodeProtectedHeader,
   exportJWK,
   generateKeyPair,
   jwtVerify,
@@ -173,6 +174,10 @@ export class ClientRegistry {
     const clientId = typeof unverifiedClaims.iss === "string" ? unverifiedClaims.iss : "";
     const client = this.clients.get(clientId);
     if (!client || !this.hasKeys(client)) throw new Error("unknown client or client has no registered keys");
+    const header = decodeProtectedHeader(assertion);
+    if (!header.kid) throw new Error("client assertion header has no kid");
+    // SMART: a jku header must be the JWKS URL registered for the client; keys are never fetched from elsewhere.
+    if (header.jku !== undefined && header.jku !== client.jwksUrl) throw new Error("client assertion jku is not the registered JWKS URL");
     const { payload } = await jwtVerify(assertion, this.keyResolver(client), {
       algorithms: CLIENT_ASSERTION_ALGORITHMS,
       issuer: client.clientId,

@@ -101,6 +101,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     handler = async (req, res, url) => {
       const path = url.pathname;
       if (path === "/admin/faults") return adminFaults(req, res, faults);
+      if (isCorsPath(path)) {
+        // Browser-based SMART clients need CORS on discovery, token and FHIR endpoints (tokens are bearer, no cookies).
+        res.setHeader("Access-Control-Allow-Origin", "*");
+        res.setHeader("Access-Control-Expose-Headers", "Location, Content-Location, ETag, Last-Modified, X-Progress, Retry-After, Expires");
+        if (req.method === "OPTIONS") {
+          res.writeHead(204, {
+            "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type, Accept, Prefer, If-Match, If-None-Exist",
+            "Access-Control-Max-Age": "600",
+          });
+          res.end();
+          return;
+        }
+      }
       const fault = faults.decide(path);
       if (fault.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, fault.latencyMs));
       if (fault.kind !== "none") {
@@ -139,6 +153,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     await stop();
     throw error;
   }
+}
+
+function isCorsPath(path: string): boolean {
+  return path.startsWith(`${FHIR_BASE_PATH}/`) || path === FHIR_BASE_PATH || path.startsWith("/bulk/") || path === "/auth/token" || path === "/auth/jwks";
 }
 
 async function adminFaults(req: IncomingMessage, res: ServerResponse, faults: FaultInjector): Promise<void> {

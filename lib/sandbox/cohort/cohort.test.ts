@@ -122,6 +122,8 @@ describe("generated cohort", () => {
     expect(count("urn:oid:1.2.840.114350.1.13.0.1.7.2.768282")).toBeGreaterThan(0);
     for (const unit of ["10*9/L", "g/L", "mmol/L"]) expect(count(`"code":"${unit}"`), unit).toBeGreaterThan(0);
     expect(count('"code":"72514-3"')).toBeGreaterThan(0);
+    expect(json.filter((line) => line.includes('"code":"7702100"') && line.includes('"component":[')).length).toBeGreaterThan(0);
+    expect(json.filter((line) => line.includes('"code":"7702100"') && line.includes('"hasMember":[')).length).toBeGreaterThan(0);
     expect(count('"resourceType":"Immunization"')).toBeGreaterThan(0);
     expect(json.some((line) => line.includes('"medicationReference":{"display"'))).toBe(true);
   });

@@ -97,6 +97,9 @@ export interface PatientPlan {
   labs: LabEvent[];
   vaccinations: VaccinationPlan[];
   traps: TrapPlan[];
+  /** How a clinic groups one visit's scores: separate Observations (default), one Observation with
+   * components, or separate Observations plus a panel listing them in hasMember. */
+  visitPanels?: "components" | "hasMember";
 }
 
 export function courseStart(course: CoursePlan): number {

@@ -250,6 +250,10 @@ export function drawRandomPlan(index: number, seed: number, asOfDay: number): Pa
     scores.push(makeScore(rng, habits, day, measure, value, source, minuteOfDay));
   };
 
+  const panelRoll = rng.float();
+  if (panelRoll < 0.08) plan.visitPanels = "components";
+  else if (panelRoll < 0.16) plan.visitPanels = "hasMember";
+
   if (rng.chance(NO_JAK_SHARE)) {
     drawNoJak(rng, plan, habits, asOfDay, addScore);
     plan.scores = normalizeScores(scores);

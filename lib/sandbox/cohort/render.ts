@@ -163,12 +163,7 @@ export function renderPatient(plan: PatientPlan, renderSeed: number): Resource[]
     }
   }
 
-  for (const score of plan.scores) {
-    resources.push(renderScore(plan, score, score.value, score.status, ids, at));
-    if (score.enteredInErrorValue !== undefined) {
-      resources.push(renderScore(plan, score, score.enteredInErrorValue, "entered-in-error", ids, at));
-    }
-  }
+  resources.push(...renderScores(plan, ids, at));
 
   for (const lab of plan.labs) resources.push(...renderLab(plan, lab, rng, ids, at));
 
@@ -293,6 +288,96 @@ function renderJakDose(
   return { ...request, medicationCodeableConcept: concept };
 }
 
+const VISIT_PANEL_CODE: CodeableConcept = {
+  coding: [{ system: SITE_LOCAL_SYSTEM, code: "7702100", display: "Eczema assessment" }],
+  text: "Atopic dermatitis visit assessment",
+};
+
+function renderScores(plan: PatientPlan, ids: IdCounter, at: (day: number, minute: number) => string): Observation[] {
+  const out: Observation[] = [];
+  let visit: ScoreEvent[] = [];
+  let visitMembers: Observation[] = [];
+  // Clinic scores of one visit share day and minute; a visit closes when the next score differs.
+  const closeVisit = () => {
+    const first = visit[0];
+    if (first && plan.visitPanels === "components") {
+      out.push({
+        ...scoreEnvelope(plan, first, "final", ids, at),
+        code: VISIT_PANEL_CODE,
+        component: visit.map((score) => ({ code: scoreCode(score), ...scoreValue(score, score.value) })),
+      });
+    } else if (first && plan.visitPanels === "hasMember" && visitMembers.length > 1) {
+      out.push({
+        ...scoreEnvelope(plan, first, "final", ids, at),
+        code: VISIT_PANEL_CODE,
+        hasMember: visitMembers.map((member) => ({ reference: `Observation/${member.id}` })),
+      });
+    }
+    visit = [];
+    visitMembers = [];
+  };
+  for (const score of plan.scores) {
+    const sameVisit = visit[0] !== undefined && visit[0].day === score.day && visit[0].minuteOfDay === score.minuteOfDay;
+    if (!sameVisit) closeVisit();
+    if (score.source === "clinic") visit.push(score);
+    if (plan.visitPanels === "components" && score.source === "clinic") continue;
+    const observation = renderScore(plan, score, score.value, score.status, ids, at);
+    out.push(observation);
+    if (score.source === "clinic") visitMembers.push(observation);
+    if (score.enteredInErrorValue !== undefined) out.push(renderScore(plan, score, score.enteredInErrorValue, "entered-in-error", ids, at));
+  }
+  closeVisit();
+  return out;
+}
+
+function scoreCode(score: ScoreEvent): CodeableConcept {
+  const instrument = MEASURE_CODES[score.measure];
+  const info = INSTRUMENTS[instrument];
+  if (score.coding === "local") return { coding: [{ system: SITE_LOCAL_SYSTEM, code: info.localCode, display: info.localText }], text: info.localText };
+  if (score.coding === "loinc-pain") {
+    return {
+      coding: [{ system: LOINC, code: "72514-3", display: "Pain severity - 0-10 verbal numeric rating [Score] - Reported" }],
+      text: "Skin pain severity (eczema), 0-10",
+    };
+  }
+  return { coding: [{ system: INSTRUMENT_SYSTEM, code: instrument, display: info.display }], text: info.display };
+}
+
+type ScoreValue = Pick<Observation, "valueQuantity" | "valueInteger" | "valueString" | "valueCodeableConcept">;
+
+function scoreValue(score: ScoreEvent, value: number): ScoreValue {
+  const info = INSTRUMENTS[MEASURE_CODES[score.measure]];
+  if (score.valueForm === "coded" && score.measure === "iga") {
+    const grade = IGA_GRADE_DISPLAY[value] ?? "Moderate";
+    return { valueCodeableConcept: { coding: [{ system: IGA_ANSWER_SYSTEM, code: String(value), display: grade }], text: `${value} - ${grade}` } };
+  }
+  if (score.valueForm === "integer" && Number.isInteger(value)) return { valueInteger: value };
+  if (score.valueForm === "string") return { valueString: String(value) };
+  return { valueQuantity: { value, unit: info.unit === "%" ? "%" : "score", system: UCUM, code: info.unit } };
+}
+
+/** Everything of a score Observation except its code and value. */
+function scoreEnvelope(
+  plan: PatientPlan,
+  score: ScoreEvent,
+  status: Observation["status"],
+  ids: IdCounter,
+  at: (day: number, minute: number) => string,
+): Observation {
+  const categoryCode = score.source === "clinic" && (score.measure === "easi" || score.measure === "bsa") && score.minuteOfDay % 3 === 0 ? "exam" : "survey";
+  return {
+    resourceType: "Observation",
+    id: ids.next("obs"),
+    status,
+    category: [{ coding: [{ system: OBSERVATION_CATEGORY, code: categoryCode, display: categoryCode === "exam" ? "Exam" : "Survey" }] }],
+    code: {},
+    subject: { reference: `Patient/${plan.patientId}` },
+    effectiveDateTime: at(score.day, score.minuteOfDay),
+    issued: at(score.day, Math.min(score.minuteOfDay + 7, 1439)),
+    performer: [score.source === "diary" ? { reference: `Patient/${plan.patientId}` } : { reference: `Practitioner/${plan.practitionerId}` }],
+  };
+}
+
 function renderScore(
   plan: PatientPlan,
   score: ScoreEvent,
@@ -301,41 +386,7 @@ function renderScore(
   ids: IdCounter,
   at: (day: number, minute: number) => string,
 ): Observation {
-  const instrument = MEASURE_CODES[score.measure];
-  const info = INSTRUMENTS[instrument];
-  let code: CodeableConcept;
-  if (score.coding === "local") {
-    code = { coding: [{ system: SITE_LOCAL_SYSTEM, code: info.localCode, display: info.localText }], text: info.localText };
-  } else if (score.coding === "loinc-pain") {
-    code = {
-      coding: [{ system: LOINC, code: "72514-3", display: "Pain severity - 0-10 verbal numeric rating [Score] - Reported" }],
-      text: "Skin pain severity (eczema), 0-10",
-    };
-  } else {
-    code = { coding: [{ system: INSTRUMENT_SYSTEM, code: instrument, display: info.display }], text: info.display };
-  }
-  const categoryCode = score.source === "clinic" && (score.measure === "easi" || score.measure === "bsa") && score.minuteOfDay % 3 === 0 ? "exam" : "survey";
-  const observation: Observation = {
-    resourceType: "Observation",
-    id: ids.next("obs"),
-    status,
-    category: [{ coding: [{ system: OBSERVATION_CATEGORY, code: categoryCode, display: categoryCode === "exam" ? "Exam" : "Survey" }] }],
-    code,
-    subject: { reference: `Patient/${plan.patientId}` },
-    effectiveDateTime: at(score.day, score.minuteOfDay),
-    issued: at(score.day, Math.min(score.minuteOfDay + 7, 1439)),
-    performer: [score.source === "diary" ? { reference: `Patient/${plan.patientId}` } : { reference: `Practitioner/${plan.practitionerId}` }],
-  };
-  if (score.valueForm === "coded" && score.measure === "iga") {
-    const grade = IGA_GRADE_DISPLAY[value] ?? "Moderate";
-    observation.valueCodeableConcept = { coding: [{ system: IGA_ANSWER_SYSTEM, code: String(value), display: grade }], text: `${value} - ${grade}` };
-  } else if (score.valueForm === "integer" && Number.isInteger(value)) {
-    observation.valueInteger = value;
-  } else if (score.valueForm === "string") {
-    observation.valueString = String(value);
-  } else {
-    observation.valueQuantity = { value, unit: info.unit === "%" ? "%" : "score", system: UCUM, code: info.unit };
-  }
+  const observation: Observation = { ...scoreEnvelope(plan, score, status, ids, at), code: scoreCode(score), ...scoreValue(score, value) };
   if (status === "amended") observation.note = [{ text: "Value corrected after review of the visit form" }];
   if (score.source === "diary") observation.method = { text: score.measure === "itch" || score.measure === "pain" ? "Daily patient diary (app)" : "Patient diary" };
   return observation;

@@ -37,6 +37,16 @@ describe("SandboxRepository", () => {
     expect([...repo.iterateCompartment(FIXTURE_IDS.patientA, "Observation")]).toHaveLength(5);
   });
 
+  it("returns only the _elements asked for, tagged SUBSETTED", async () => {
+    const repo = new SandboxRepository();
+    await repo.seed(sandboxFixtureResources());
+    const bundle = await repo.searchWithin(parseSearchRequest(`Patient?_id=${FIXTURE_IDS.patientA}&_elements=birthDate`));
+    const patient = bundle.entry?.[0]?.resource as Record<string, unknown> & { meta: { tag: { code: string }[] } };
+    expect(patient.birthDate).toBe("1990-04-02");
+    expect(patient.name).toBeUndefined();
+    expect(patient.meta.tag.map((tag) => tag.code)).toContain("SUBSETTED");
+  });
+
   it("pre-filters token equality on the code part only", () => {
     const request = parseSearchRequest("Observation?code=http://loinc.org|26499-4,http://loinc.org|718-7&date=ge2020");
     expect(requiredTextAlternatives(request)).toEqual([["26499-4", "718-7"]]);

@@ -141,7 +141,7 @@ export class SandboxRepository extends MemoryRepository {
     const page = sorted.slice(offset, offset + count);
     const entries: BundleEntry[] = page.map((resource) => ({
       search: { mode: "match" },
-      resource: deepClone(resource),
+      resource: searchRequest.fields ? selectElements(resource, searchRequest.fields) : deepClone(resource),
     }));
     if ((searchRequest.include || searchRequest.revInclude) && entries.length > 0) {
       await getExtraEntries(
@@ -222,6 +222,20 @@ export class SandboxRepository extends MemoryRepository {
     }
     return patients;
   }
+}
+
+/** _elements: keep the listed top-level elements plus id and meta, tagged SUBSETTED as FHIR asks. */
+export function selectElements(resource: Resource, fields: string[]): Resource {
+  const source = resource as unknown as Record<string, unknown>;
+  const subset: Record<string, unknown> = { resourceType: resource.resourceType, id: resource.id };
+  for (const field of fields) {
+    const name = field.split(".")[0] ?? "";
+    if (name in source) subset[name] = deepClone(source[name]);
+  }
+  const meta = deepClone(resource.meta ?? {});
+  meta.tag = [...(meta.tag ?? []), { system: "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", code: "SUBSETTED" }];
+  subset.meta = meta;
+  return subset as unknown as Resource;
 }
 
 /**

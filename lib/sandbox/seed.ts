@@ -18,7 +18,7 @@ export async function seedGeneratedCohort(repo: SandboxRepository, options: Gene
   let batch: Resource[] = [];
   for (const resource of generateCohortResources(options)) {
     batch.push(resource);
-    if (batch.length >= 1000) {
+    if (batch.length >= 10_000) {
       count += await repo.seed(batch);
       batch = [];
     }

@@ -41,7 +41,7 @@ describe("SandboxRepository", () => {
     const repo = new SandboxRepository();
     await repo.seed(sandboxFixtureResources());
     const bundle = await repo.searchWithin(parseSearchRequest(`Patient?_id=${FIXTURE_IDS.patientA}&_elements=birthDate`));
-    const patient = bundle.entry?.[0]?.resource as Record<string, unknown> & { meta: { tag: { code: string }[] } };
+    const patient = bundle.entry?.[0]?.resource as unknown as Record<string, unknown> & { meta: { tag: { code: string }[] } };
     expect(patient.birthDate).toBe("1990-04-02");
     expect(patient.name).toBeUndefined();
     expect(patient.meta.tag.map((tag) => tag.code)).toContain("SUBSETTED");

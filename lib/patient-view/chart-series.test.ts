@@ -26,6 +26,9 @@ describe("chart series", () => {
     expect(chart.included.map((p) => p.value)).toEqual([8, 3, 6]);
     expect(chart.excluded).toHaveLength(1);
     expect(chart.excluded[0]).toMatchObject({ value: 11, reason: "out of range 0-10", date: "2026-06-20" });
+    // An out-of-range value is drawn on the axis edge, not off the chart; its real value stays for the tooltip.
+    expect(chart.excluded[0]!.plotValue).toBe(10);
+    expect(chart.included.map((p) => p.plotValue)).toEqual([8, 3, 6]);
     expect(chart.baseline).toEqual({ value: 8, date: "2026-05-28" });
     expect(chart.yDomain).toEqual([0, 10]);
   });

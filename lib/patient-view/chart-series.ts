@@ -11,6 +11,8 @@ export interface ChartPoint {
   excluded: boolean;
   reason?: string;
   preliminary: boolean;
+  /** Where the point is drawn: the value clamped to the y axis (an out-of-range excluded value sits on the edge). */
+  plotValue: number;
 }
 
 export interface ThresholdLine {
@@ -70,6 +72,7 @@ function toPoint(p: MeasureTrend["points"][number]): ChartPoint {
     excluded: p.excluded,
     ...(p.reason !== undefined ? { reason: p.reason } : {}),
     preliminary: p.preliminary === true,
+    plotValue: p.value,
   };
 }
 
@@ -106,11 +109,12 @@ export function buildTrendChart(trend: MeasureTrend, course: CourseEvaluation | 
     .map((b) => ({ ...b, startDay: Math.max(b.startDay, xDomain[0]), endDay: Math.min(b.endDay, xDomain[1]) }))
     .sort((a, b) => a.week - b.week);
 
-  const maxValue = Math.max(info.range[0], ...points.map((p) => p.value), baseline?.value ?? 0);
+  const maxValue = Math.max(info.range[0], ...included.map((p) => p.value), baseline?.value ?? 0);
   // Instruments with a short scale show the whole scale; long ones (EASI 0-72, BSA 0-100) zoom to the data.
   const shortScale = info.range[1] <= 30;
   const yMax = shortScale ? info.range[1] : Math.min(info.range[1], Math.max(10, Math.ceil((maxValue * 1.15) / 5) * 5));
   const yDomain: [number, number] = [info.range[0], yMax];
+  const clamp = (p: ChartPoint): ChartPoint => ({ ...p, plotValue: Math.min(yDomain[1], Math.max(yDomain[0], p.value)) });
 
   const parts = [`${info.label} trend: ${included.length} point${included.length === 1 ? "" : "s"}`];
   if (excluded.length > 0) parts.push(`${excluded.length} excluded`);
@@ -121,8 +125,8 @@ export function buildTrendChart(trend: MeasureTrend, course: CourseEvaluation | 
   return {
     measure: trend.measure,
     title: info.label,
-    included,
-    excluded,
+    included: included.map(clamp),
+    excluded: excluded.map(clamp),
     baseline,
     thresholds,
     bands,

@@ -22,7 +22,8 @@ export function upadacitinibNonResponderEvaluation(): PatientEvaluation {
         start: "2026-06-01",
         end: null,
         startSource: "MedicationRequest/mr1",
-        doseMg: 15,
+        // The engine's doseMg is the latest dose; the change from the starting dose is annotated.
+        doseMg: 30,
         doseChanges: [{ date: "2026-08-01", fromMg: 15, toMg: 30, resource: "MedicationRequest/mr2" }],
         checkpoints: [
           {

@@ -8,7 +8,7 @@ describe("note summary", () => {
     const lines = text.split("\n");
     expect(lines[0]).toContain("as of 2026-11-01");
     expect(lines[1]).toBe("Patient: Ada Example, 36 y, female");
-    expect(text).toContain("Current JAK course: Upadacitinib (Rinvoq) oral 15 mg, since 2026-06-01 (start from MedicationRequest/mr1), week 21 today.");
+    expect(text).toContain("Current JAK course: Upadacitinib (Rinvoq) oral 30 mg, since 2026-06-01 (start from MedicationRequest/mr1), week 21 today.");
     expect(text).toContain("Dose change 2026-08-01: 15 mg -> 30 mg");
     expect(text).toContain("Earlier JAK courses: Abrocitinib (Cibinqo) oral 100 mg, 2025-01-10 to 2025-06-01");
     expect(text).toContain("- Week 16 (2026-09-08 to 2026-10-19): not responded. EASI 24 -> 16, 8 better (33%): easi-50 not met");

@@ -11,7 +11,7 @@ export function CourseSummaryCard({ current }: { current: CurrentCourse }) {
       <p className="mt-1 text-lg font-semibold text-slate-900">{DRUG_LABELS[course.drug] ?? course.drug}</p>
       <p className="text-sm text-slate-700">
         {course.route}
-        {formatDose(course.doseMg) ? `, ${formatDose(course.doseMg)}` : ""}
+        {formatDose(course.doseMg) ? `, ${formatDose(course.doseMg)}${(course.doseChanges ?? []).length > 0 ? " (current dose)" : ""}` : ""}
       </p>
       {active && weekToday !== null ? (
         <p className="mt-2 text-3xl font-bold text-brand" aria-label={`Week ${weekToday} of treatment today`}>

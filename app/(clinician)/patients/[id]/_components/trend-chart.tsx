@@ -16,8 +16,8 @@ const THRESHOLD_COLOUR = "#007A5A";
 
 function rowsOf(model: TrendChartModel): TrendRow[] {
   const rows: TrendRow[] = [
-    ...model.included.map((p) => ({ ...p, shown: p.value, excludedShown: null })),
-    ...model.excluded.map((p) => ({ ...p, shown: null, excludedShown: p.value })),
+    ...model.included.map((p) => ({ ...p, shown: p.plotValue, excludedShown: null })),
+    ...model.excluded.map((p) => ({ ...p, shown: null, excludedShown: p.plotValue })),
   ];
   return rows.sort((a, b) => a.day - b.day);
 }

@@ -12,7 +12,7 @@ export function TrendTooltip({ active, payload, title }: { active?: boolean; pay
   const row = payload?.[0]?.payload;
   if (!active || !row) return null;
   return (
-    <div className="rounded border border-slate-300 bg-white px-2 py-1 text-xs text-slate-900 shadow">
+    <div className="rounded border border-slate-300 bg-white px-2 py-1 text-xs text-slate-900 shadow print:hidden">
       <p className="font-semibold">{formatDate(row.date)}</p>
       <p>
         {title}: {formatNumber(row.value)}

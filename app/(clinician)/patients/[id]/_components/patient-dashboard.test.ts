@@ -1,0 +1,106 @@
+import { createElement } from "react";
+import { renderToStaticMarkup } from "react-dom/server";
+import { describe, expect, it } from "vitest";
+import { patientView, upadacitinibNonResponderEvaluation } from "@/lib/patient-view/fixtures.test-helper";
+import { PatientViewRequestError } from "@/lib/patient-view/patient-view-query";
+import { PatientDashboard } from "./patient-dashboard";
+import { PatientViewError } from "./patient-view-error";
+
+const render = (view = patientView()) => renderToStaticMarkup(createElement(PatientDashboard, { view }));
+
+/** The text of the <section> whose heading has this id prefix, tags stripped. */
+function sectionText(html: string, id: string): string {
+  const start = html.indexOf(`<section id="${id}"`);
+  expect(start, `section ${id}`).toBeGreaterThanOrEqual(0);
+  const end = html.indexOf("</section>", start);
+  return html.slice(start, end).replace(/<[^>]+>/g, " ").replace(/\s+/g, " ");
+}
+
+describe("patient dashboard", () => {
+  it("names the patient and every region by its heading", () => {
+    const html = render();
+    expect(html).toMatch(/<h1[^>]*>Ada Example<\/h1>/);
+    for (const [id, title] of [
+      ["current-course", "Current JAK course"],
+      ["trends", "Trends"],
+      ["checkpoints", "Checkpoints"],
+      ["safety-labs", "Safety labs"],
+      ["therapy-history", "Therapy history"],
+      ["data-quality", "Data quality"],
+    ]) {
+      expect(html).toContain(`aria-labelledby="${id}-heading"`);
+      expect(html).toContain(`<h2 id="${id}-heading" class="text-lg font-semibold text-slate-900">${title}</h2>`);
+    }
+  });
+
+  it("puts course, week, latest verdict and labs needing action in the first region", () => {
+    const text = sectionText(render(), "current-course");
+    expect(text).toContain("Upadacitinib (Rinvoq)");
+    expect(text).toContain("Week 21");
+    expect(text).toContain("MedicationRequest/mr1");
+    expect(text).toContain("Week 16 ✗ not responded");
+    expect(text).toContain("overdue Week 12: Lipids");
+    expect(text).toContain("Absolute neutrophil count 0.8");
+    expect(text).toContain("Earlier JAK courses");
+  });
+
+  it("shows each checkpoint's verdict with its rule id and source, and each lab's status", () => {
+    const html = render();
+    const checkpoints = sectionText(html, "checkpoints");
+    expect(checkpoints).toContain("not responded");
+    expect(checkpoints).toContain("upadacitinib.week-16.non-response");
+    expect(checkpoints).toContain("Measure Up 1/2 week 16");
+    expect(checkpoints).toContain("upadacitinib.week-2.early-signal");
+    const labs = sectionText(html, "safety-labs");
+    expect(labs).toContain("overdue");
+    expect(labs).toContain("missing");
+    expect(labs).toContain("abnormal");
+    expect(labs).toContain("abnormal.anc-low");
+  });
+
+  it("lists text-only code matches and ignored data", () => {
+    const text = sectionText(render(), "data-quality");
+    expect(text).toContain("Matched by text only (1)");
+    expect(text).toContain("Peak pruritus score");
+    expect(text).toContain("entered-in-error");
+  });
+
+  it("raises an alert banner only when data is partial", () => {
+    expect(render()).not.toContain('role="alert"');
+    const partial = patientView(undefined, {
+      fetch: { partial: true, failures: [{ search: "Immunization", status: 503, message: "Service Unavailable" }], requests: 3, bytes: 0, ms: 5, resourceCounts: {} },
+    });
+    const html = render(partial);
+    expect(html).toMatch(/<div role="alert"[^>]*>.*Incomplete data: 1 EHR search failed/);
+  });
+
+  it("says when no JAK course is found and still shows what was found", () => {
+    const html = render(patientView({ ...upadacitinibNonResponderEvaluation(), courses: [], flags: [] }));
+    const text = sectionText(html, "current-course");
+    expect(text).toContain("No JAK inhibitor course found in this record.");
+    expect(text).toContain("Itch NRS (4)");
+    expect(text).toContain("dupilumab (Biologic)");
+    expect(sectionText(html, "checkpoints")).toContain("No JAK course, so no checkpoints.");
+  });
+});
+
+describe("patient view errors", () => {
+  const renderError = (error: Error) => renderToStaticMarkup(createElement(PatientViewError, { error, onRetry: () => undefined }));
+
+  it("sends an expired session to relaunch", () => {
+    const html = renderError(new PatientViewRequestError(401, "session-expired", "expired", "/relaunch?reason=session-expired"));
+    expect(html).toContain("Your session has ended");
+    expect(html).toContain('href="/relaunch?reason=session-expired"');
+  });
+
+  it("refuses another patient's id plainly, without a retry", () => {
+    const html = renderError(new PatientViewRequestError(403, "patient-not-in-context", "no"));
+    expect(html).toContain("Refused: this is not the patient in your EHR session");
+    expect(html).not.toContain("Try again");
+  });
+
+  it("offers a retry for other failures", () => {
+    expect(renderError(new PatientViewRequestError(502, "fhir-unavailable", "down"))).toContain("The EHR did not answer");
+    expect(renderError(new Error("boom"))).toContain("Try again");
+  });
+});

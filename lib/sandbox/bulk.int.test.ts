@@ -152,6 +152,32 @@ describe("Bulk Data export", () => {
     expect((await fetch(statusUrl, { headers: { authorization: `Bearer ${token}` } })).status).toBe(404);
   });
 
+  it("exports all patients with Patient/$export, and takes POST kick-off parameters", async () => {
+    const token = await systemToken();
+    const { manifest } = await runExport(token, "Patient/$export?_type=Patient");
+    expect(manifest.output).toEqual([expect.objectContaining({ type: "Patient", count: 3 })]);
+    const kickOff = await fetch(`${sandbox.fhirBase}/Group/jak-panel/$export`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, prefer: "respond-async", "content-type": "application/fhir+json" },
+      body: JSON.stringify({ resourceType: "Parameters", parameter: [{ name: "_type", valueString: "MedicationRequest" }] }),
+    });
+    expect(kickOff.status).toBe(202);
+    let posted: Manifest | undefined;
+    for (let attempt = 0; attempt < 40 && !posted; attempt++) {
+      const status = await fetch(kickOff.headers.get("content-location") ?? "", { headers: { authorization: `Bearer ${token}` } });
+      if (status.status === 200) posted = (await status.json()) as Manifest;
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(posted?.output).toEqual([expect.objectContaining({ type: "MedicationRequest", count: 2 })]);
+  });
+
+  it("rejects an unknown _type and a non-NDJSON _outputFormat", async () => {
+    const token = await systemToken();
+    const headers = { authorization: `Bearer ${token}`, prefer: "respond-async" };
+    expect((await fetch(`${sandbox.fhirBase}/$export?_type=Gizmo`, { headers })).status).toBe(400);
+    expect((await fetch(`${sandbox.fhirBase}/$export?_outputFormat=text/csv`, { headers })).status).toBe(400);
+  });
+
   it("answers 404 for an unknown Group", async () => {
     const token = await systemToken();
     const response = await fetch(`${sandbox.fhirBase}/Group/nope/$export`, { headers: { authorization: `Bearer ${token}`, prefer: "respond-async" } });

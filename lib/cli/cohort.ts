@@ -35,7 +35,8 @@ async function main(): Promise<void> {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf)) throw new Error(`--as-of must be YYYY-MM-DD\n${USAGE}`);
   const started = performance.now();
   const summary = await writeCohortNdjson({ patients, seed, asOf }, values.out, (n) => {
-    process.stderr.write(`  ${n.toLocaleString("en-US")} patients\n`);
+    const rssMb = process.memoryUsage().rss / 1024 / 1024;
+    process.stderr.write(`  ${n.toLocaleString("en-US")} patients (RSS ${rssMb.toFixed(0)} MB)\n`);
   });
   const seconds = (performance.now() - started) / 1000;
   const peakRssMb = process.resourceUsage().maxRSS / 1024;

@@ -102,6 +102,10 @@ describe("generated cohort", () => {
     expect(share((p) => p.expected.archetype === "responder")).toBeGreaterThan(0.3);
     expect(share((p) => p.expected.archetype.startsWith("non-responder") || p.expected.archetype === "switch" || p.expected.archetype === "stopped")).toBeGreaterThan(0.1);
     expect(share((p) => p.expected.courses.length > 1)).toBeGreaterThan(0.01);
+    const restarted = random.filter((p) => p.expected.archetype === "restarted");
+    expect(restarted.length).toBeGreaterThan(0);
+    for (const p of restarted) expect(p.expected.courses.map((c) => c.drug)).toEqual([p.expected.courses[0]?.drug, p.expected.courses[0]?.drug]);
+    expect(random.some((p) => p.expected.archetype === "responder-paused" && p.expected.courses.length === 1)).toBe(true);
     // Courses at every stage on asOf: some checkpoints open, some not yet due, some decided.
     const verdicts = random.flatMap((p) => p.expected.courses.flatMap((c) => Object.values(c.checkpoints)));
     for (const verdict of ["responded", "not-responded", "not-assessable", "open", "not-due"]) expect(verdicts, verdict).toContain(verdict);

@@ -310,8 +310,28 @@ export function drawRandomPlan(index: number, seed: number, asOfDay: number): Pa
         const carried = currentValues(segments, nextStart);
         segments.push(drawSegment(rng, nextStart, carried, nextClass, false));
         plan.courses.push({ drug: nextDrug, doses: [{ startDay: nextStart, endDay: null, strength: nextStrength }], representation: rng.weighted(REPRESENTATION_SHARES) });
+      } else {
+        // Some restart the same drug after more than 60 days off: a new course (clinical-reference 3).
+        const restartDay = stopDay + rng.int(75, 150);
+        if (rng.chance(0.4) && restartDay < asOfDay - 1) {
+          plan.archetype = "restarted";
+          const restartClass = rng.weighted(RESPONSE_SHARES[`${drug}:${strength}`] ?? RESPONSE_SHARES["upadacitinib:15"]!);
+          segments.push(drawSegment(rng, restartDay, currentValues(segments, restartDay), restartClass, false));
+          plan.courses.push({ drug, doses: [{ startDay: restartDay, endDay: null, strength }], representation: firstCourse.representation, ...(topical ? creamSupply(rng) : {}) });
+        }
       }
     }
+  }
+
+  // A few responders pause for 2-6 weeks (at most 60 days off: still the same course).
+  if (plan.archetype === "responder" && asOfDay - start > 240 && rng.chance(0.06)) {
+    const pauseStart = start + rng.int(120, 180);
+    const resumeDay = pauseStart + rng.int(14, 45);
+    firstCourse.doses = [
+      { startDay: start, endDay: pauseStart - 1, strength },
+      { startDay: resumeDay, endDay: null, strength },
+    ];
+    plan.archetype = "responder-paused";
   }
 
   drawPriorTherapies(rng, plan, start, !topical);

@@ -18,8 +18,15 @@ export interface PatientApiDeps extends AccessDeps {
   /** Default: evaluatePatient from lib/clinical. */
   evaluate?: EvaluateFn;
   fetchOptions?: PatientViewInput["fetchOptions"];
-  /** Default: today in env CLINIC_TIMEZONE (UTC). */
+  /** Default: env CLINIC_AS_OF when set, else today in env CLINIC_TIMEZONE (UTC). */
   asOf?: () => string;
+}
+
+// CLINIC_AS_OF pins "today" for demos and end-to-end tests that replay a cohort generated for a fixed date.
+const pinnedAsOf = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+function clinicToday(): string {
+  const pinned = pinnedAsOf.safeParse(process.env.CLINIC_AS_OF);
+  return pinned.success ? pinned.data : todayIn(process.env.CLINIC_TIMEZONE || "UTC");
 }
 
 const idSchema = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/);
@@ -41,7 +48,7 @@ export async function handlePatientViewRequest(request: Request, rawId: string, 
     serverUrl: access.serverUrl,
     accessToken: access.accessToken,
     scope: access.scope,
-    asOf: deps.asOf ? deps.asOf() : todayIn(process.env.CLINIC_TIMEZONE || "UTC"),
+    asOf: deps.asOf ? deps.asOf() : clinicToday(),
     evaluate: deps.evaluate ?? ((resources, options) => evaluatePatient(resources, { ...options, patientId: id.data })),
     rulesVersion: RULES_VERSION,
     codeMappings,

@@ -1,14 +1,19 @@
 /**
  * Fetches one patient's record for the engine, in parallel: the Patient, Observations by category and by the
- * codes the engine knows, MedicationStatement/Request/Dispense with _include of Medication (retried without
+ * codes the engine knows (see below), MedicationStatement/Request/Dispense with _include of Medication (retried without
  * _include when the server refuses it; referenced Medications not included are read afterwards), Conditions,
  * Immunizations and Procedures. Resources are de-duplicated by type/id; contained resources stay inside their
  * parent (the engine resolves `#id` references). A failing search is reported, never fatal.
+ *
+ * The code search is for scores filed outside those categories: generic LOINC pain severity (often under
+ * vital-signs) and the site's mapped score codes (an Epic flowsheet row, say, is searchable by code only).
+ * The app's own instrument codes are not searched by code: the app files them under survey (score capture)
+ * and searching them by code would fetch every score a second time.
  */
 import type { Patient, Resource } from "@medplum/fhirtypes";
 import type { FetchFailure, FetchSummary } from "./patient-record-types";
 import { FhirHttpError, FhirRequester, type FhirRequesterOptions } from "./requester";
-import { chunkCodes, KNOWN_OBSERVATION_CODES, OBSERVATION_CATEGORIES } from "./search-codes";
+import { chunkCodes, OBSERVATION_CATEGORIES, SCORE_CODE_SEARCH } from "./search-codes";
 
 export interface PatientRecordOptions extends Omit<FhirRequesterOptions, "baseUrl" | "accessToken"> {
   /** _count asked for (default 1000; servers cap it, then next links are followed). */
@@ -43,10 +48,10 @@ export function patientSearches(patientId: string, opts: { pageSize?: number; ex
   for (const category of OBSERVATION_CATEGORIES) {
     specs.push({ label: `Observation?category=${category}`, path: `Observation?patient=${pid}&category=${category}&_count=${count}` });
   }
-  const codes = [...new Set([...KNOWN_OBSERVATION_CODES, ...(opts.extraObservationCodes ?? [])])];
+  const codes = [...new Set([...SCORE_CODE_SEARCH, ...(opts.extraObservationCodes ?? [])])];
   chunkCodes(codes).forEach((chunk, i, all) => {
     specs.push({
-      label: `Observation?code=(known codes${all.length > 1 ? ` ${i + 1}/${all.length}` : ""})`,
+      label: `Observation?code=(score codes${all.length > 1 ? ` ${i + 1}/${all.length}` : ""})`,
       path: `Observation?patient=${pid}&code=${chunk.map(encodeURIComponent).join(",")}&_count=${count}`,
     });
   });
@@ -98,6 +103,22 @@ export async function fetchPatientRecord(baseUrl: string, accessToken: string, p
   };
 
   const searches = patientSearches(patientId, options);
+  const runSearch = async (spec: SearchSpec): Promise<void> => {
+    try {
+      add((await requester.searchAll(spec.path)).resources);
+    } catch (error) {
+      if (spec.fallback && error instanceof FhirHttpError && error.status === 400) {
+        try {
+          add((await requester.searchAll(spec.fallback)).resources);
+          return;
+        } catch (again) {
+          note(spec.label, again);
+          return;
+        }
+      }
+      note(spec.label, error);
+    }
+  };
   let patient: Patient | null = null;
   await Promise.all([
     requester
@@ -108,22 +129,7 @@ export async function fetchPatientRecord(baseUrl: string, accessToken: string, p
         add([p]);
       })
       .catch((e: unknown) => note("Patient (read)", e)),
-    ...searches.map(async (spec) => {
-      try {
-        add((await requester.searchAll(spec.path)).resources);
-      } catch (error) {
-        if (spec.fallback && error instanceof FhirHttpError && error.status === 400) {
-          try {
-            add((await requester.searchAll(spec.fallback)).resources);
-            return;
-          } catch (again) {
-            note(spec.label, again);
-            return;
-          }
-        }
-        note(spec.label, error);
-      }
-    }),
+    ...searches.map(runSearch),
   ]);
 
   // Medications referenced but not _include'd (server without _include support, or references across pages).

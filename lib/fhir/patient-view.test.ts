@@ -8,6 +8,10 @@ const bundle = (resources: Resource[]): Response =>
   json({ resourceType: "Bundle", type: "searchset", entry: resources.map((resource) => ({ resource })) });
 
 /** A tiny FHIR server as a fetch function: routes by resource type; `fail` makes some searches fail. */
+const LOINC = "http://loinc.org";
+const INSTR = "https://eczema-jak-monitor.dev/fhir/CodeSystem/instrument";
+const obs = (id: string, system: string, code: string): Resource => ({ resourceType: "Observation", id, status: "final", code: { coding: [{ system, code }] } }) as Resource;
+
 function fakeServer(opts: { fail?: (url: URL) => number | null; noInclude?: boolean } = {}): typeof fetch & { urls: string[] } {
   const urls: string[] = [];
   const f = (async (input: RequestInfo | URL) => {
@@ -19,9 +23,18 @@ function fakeServer(opts: { fail?: (url: URL) => number | null; noInclude?: bool
     if (type === "Patient") return json({ resourceType: "Patient", id: "p1", gender: "female", birthDate: "1990-06-15", name: [{ use: "official", given: ["Ada"], family: "Example" }] });
     if (type === "Observation") {
       const cat = url.searchParams.get("category");
-      if (cat === "laboratory") return bundle([{ resourceType: "Observation", id: "lab1" } as Resource]);
-      if (cat === "survey") return bundle([{ resourceType: "Observation", id: "easi1" } as Resource]);
-      if (url.searchParams.get("code")) return bundle([{ resourceType: "Observation", id: "easi1" } as Resource, { resourceType: "Observation", id: "lab1" } as Resource]);
+      if (cat === "laboratory") return bundle([obs("lab1", LOINC, "751-8")]);
+      if (cat === "survey") return bundle([obs("easi1", INSTR, "easi")]);
+      const code = url.searchParams.get("code");
+      if (code) {
+        const all = [obs("easi1", INSTR, "easi"), obs("lab1", LOINC, "751-8"), obs("pain-vitals", LOINC, "72514-3")];
+        const tokenOf = (o: Resource): string => {
+          const c = (o as unknown as { code: { coding: Array<{ system: string; code: string }> } }).code.coding[0]!;
+          return `${c.system}|${c.code}`;
+        };
+        const inChunk = all.filter((o) => code.split(",").includes(tokenOf(o)));
+        return bundle(inChunk);
+      }
       return bundle([]);
     }
     if (type === "MedicationRequest") {
@@ -59,9 +72,21 @@ describe("fetchPatientRecord", () => {
     const f = fakeServer();
     const rec = await fetchPatientRecord("http://fhir.test/r4", "tok", "p1", { fetch: f });
     expect(rec.fetch.partial).toBe(false);
-    expect(rec.fetch.resourceCounts).toEqual({ Patient: 1, Observation: 2, MedicationRequest: 1, Medication: 1 });
+    expect(rec.fetch.resourceCounts).toEqual({ Patient: 1, Observation: 3, MedicationRequest: 1, Medication: 1 });
     expect(rec.fetch.requests).toBe(f.urls.length);
     expect(f.urls.some((u) => u.startsWith("/r4/Medication?"))).toBe(false);
+  });
+
+  it("finds a score filed outside the searched categories by its code (generic pain under vital-signs)", async () => {
+    const f = fakeServer();
+    const rec = await fetchPatientRecord("http://fhir.test/r4", "tok", "p1", { fetch: f });
+    expect(rec.resources.some((r) => r.id === "pain-vitals")).toBe(true);
+  });
+
+  it("adds the site's mapped score codes to the code search", () => {
+    const specs = patientSearches("p1", { extraObservationCodes: ["urn:oid:1.2.840.114350|3040012345"] });
+    const code = specs.find((s) => s.label.startsWith("Observation?code="))!;
+    expect(decodeURIComponent(code.path)).toContain("http://loinc.org|72514-3,urn:oid:1.2.840.114350|3040012345");
   });
 
   it("retries without _include when the server refuses it, then reads the referenced Medications", async () => {
@@ -93,7 +118,7 @@ describe("buildPatientView", () => {
     if (res.status !== 200) return;
     expect(res.body.patient).toEqual({ id: "p1", name: "Ada Example", birthDate: "1990-06-15", age: 36, sex: "female" });
     expect(res.body.asOf).toBe("2026-11-23");
-    expect(res.body.evaluation.dataQuality[0]?.issue).toBe("n=5");
+    expect(res.body.evaluation.dataQuality[0]?.issue).toBe("n=6");
     expect(res.body.fetch.partial).toBe(false);
     expect(res.body.access.canWriteObservations).toBe(false);
   });
@@ -106,6 +131,7 @@ describe("buildPatientView", () => {
     expect(res.body.fetch.partial).toBe(true);
     expect(res.body.fetch.failures).toEqual([{ search: "Observation?category=laboratory", status: 500, message: "HTTP 500" }]);
     expect(res.body.fetch.resourceCounts.Observation).toBe(2);
+    expect(res.body.evaluation.dataQuality[0]?.issue).toBe("n=5");
   });
 
   it("answers 401 session-expired when the FHIR server rejects the token", async () => {

@@ -80,7 +80,7 @@ export async function buildPatientView(input: PatientViewInput): Promise<Patient
     ...input.fetchOptions,
     extraObservationCodes: [
       ...(input.fetchOptions?.extraObservationCodes ?? []),
-      ...(input.codeMappings ?? []).filter((m) => m.concept.startsWith("measure:") || m.concept.startsWith("lab:")).map((m) => `${m.system}|${m.code}`),
+      ...(input.codeMappings ?? []).filter((m) => m.concept.startsWith("measure:")).map((m) => `${m.system}|${m.code}`),
     ],
   });
   const fields = {

@@ -1,8 +1,9 @@
 /**
  * The Observation codes the engine knows (clinical-reference sections 1-2), as token search values
  * (system|code). Epic and others require a category or a code on Observation searches; the patient record
- * searches by category (laboratory, survey, exam) and by these codes, so scores filed with no or another
- * category are still found. Site-mapped codes (code_mappings) are added by the caller.
+ * searches by category (laboratory, survey, exam: labs carry laboratory, as US Core requires; the app files
+ * its own scores under survey) and by SCORE_CODE_SEARCH plus the site's mapped score codes for scores filed
+ * elsewhere (generic pain severity under vital-signs; site flowsheet rows searchable by code only).
  */
 import { INSTRUMENT_SYSTEM, LOINC } from "../clinical/codes";
 
@@ -19,6 +20,10 @@ const LOINC_CODES = [
   "2157-6", "2160-0", "14682-9", "33914-3", "2106-3", "21198-7", "19080-1",
 ];
 
+/** Searched by code on every launch: generic LOINC pain severity 0-10 (skin pain when the text says so). */
+export const SCORE_CODE_SEARCH: readonly string[] = [`${LOINC}|72514-3`];
+
+/** Every Observation code the engine knows. */
 export const KNOWN_OBSERVATION_CODES: readonly string[] = [
   ...INSTRUMENT_CODES.map((c) => `${INSTRUMENT_SYSTEM}|${c}`),
   ...LOINC_CODES.map((c) => `${LOINC}|${c}`),

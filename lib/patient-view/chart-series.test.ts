@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildTrendChart, responseThresholds } from "./chart-series";
+import { buildTrendChart, HISTORY_DAYS, responseThresholds } from "./chart-series";
 import { isoToDayNumber } from "./format";
 import { upadacitinibNonResponderEvaluation } from "./fixtures.test-helper";
 
@@ -43,6 +43,16 @@ describe("chart series", () => {
     expect(week16.startDay).toBe(isoToDayNumber("2026-09-08"));
     expect(chart.xDomain[1]).toBeGreaterThanOrEqual(isoToDayNumber("2026-11-01"));
     expect(chart.xDomain[0]).toBeLessThan(isoToDayNumber("2026-05-28"));
+  });
+
+  it("shows at most half a year before the course start, counting the older values it leaves out", () => {
+    const trend = structuredClone(evaluation.trends!.easi!);
+    trend.points.unshift({ date: "2025-01-05", value: 30, resource: "Observation/old", excluded: false });
+    const chart = buildTrendChart(trend, course, "2026-11-01");
+    expect(chart.xDomain[0]).toBe(isoToDayNumber("2026-06-01") - HISTORY_DAYS - 3);
+    expect(chart.hiddenBefore).toBe(1);
+    expect(chart.description).toContain("1 older than the period shown");
+    expect(buildTrendChart(trend, null, "2026-11-01").hiddenBefore).toBe(0);
   });
 
   it("describes the chart in one sentence for screen readers", () => {

@@ -39,9 +39,14 @@ export interface TrendChartModel {
   bands: CheckpointBand[];
   xDomain: [number, number];
   yDomain: [number, number];
+  /** Values before the x domain (older history, still listed in the values table). */
+  hiddenBefore: number;
   /** One sentence for screen readers (the chart's aria-label). */
   description: string;
 }
+
+/** Days of history shown before the current course's start; older values stay in the values table. */
+export const HISTORY_DAYS = 182;
 
 /** Value lines a responder must reach, from the baseline (clinical-reference 5). */
 export function responseThresholds(measure: MeasureKey, baseline: number | null): ThresholdLine[] {
@@ -90,9 +95,11 @@ export function buildTrendChart(trend: MeasureTrend, course: CourseEvaluation | 
 
   const asOfDay = isoToDayNumber(asOf);
   const xs = points.map((p) => p.day);
-  if (course) xs.push(isoToDayNumber(course.start));
+  const courseStartDay = course ? isoToDayNumber(course.start) : null;
+  if (courseStartDay !== null) xs.push(courseStartDay);
   if (Number.isFinite(asOfDay)) xs.push(asOfDay);
-  const minX = Math.min(...xs);
+  // With a course, show at most HISTORY_DAYS before its start so its checkpoint windows stay readable.
+  const minX = Math.max(Math.min(...xs), courseStartDay !== null ? courseStartDay - HISTORY_DAYS : -Infinity);
   const maxX = Math.max(...xs);
   const xDomain: [number, number] = [minX - 3, maxX + 3];
 
@@ -116,8 +123,10 @@ export function buildTrendChart(trend: MeasureTrend, course: CourseEvaluation | 
   const yDomain: [number, number] = [info.range[0], yMax];
   const clamp = (p: ChartPoint): ChartPoint => ({ ...p, plotValue: Math.min(yDomain[1], Math.max(yDomain[0], p.value)) });
 
+  const hiddenBefore = points.filter((p) => p.day < xDomain[0]).length;
   const parts = [`${info.label} trend: ${included.length} point${included.length === 1 ? "" : "s"}`];
   if (excluded.length > 0) parts.push(`${excluded.length} excluded`);
+  if (hiddenBefore > 0) parts.push(`${hiddenBefore} older than the period shown`);
   if (baseline) parts.push(`baseline ${round1(baseline.value)} on ${baseline.date}`);
   if (trend.latest) parts.push(`latest ${round1(trend.latest.value)} on ${trend.latest.date}`);
   if (bands.length > 0) parts.push(`checkpoints: ${bands.map((b) => `week ${b.week} ${b.verdict.replace("-", " ")}`).join(", ")}`);
@@ -132,6 +141,7 @@ export function buildTrendChart(trend: MeasureTrend, course: CourseEvaluation | 
     bands,
     xDomain,
     yDomain,
+    hiddenBefore,
     description: `${parts.join("; ")}.`,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkpointRule, currentCourse, earlierCourses, labAttention, latestVerdict, nextCheckpoint, abnormalFlagsForRequirement } from "./overview";
+import { checkpointRule, currentCourse, earlierCourses, labAttention, latestDecidedVerdict, latestVerdict, nextCheckpoint, openCheckpoints, abnormalFlagsForRequirement } from "./overview";
 import { upadacitinibNonResponderEvaluation } from "./fixtures.test-helper";
 
 describe("overview", () => {
@@ -40,6 +40,15 @@ describe("overview", () => {
     expect(latestVerdict(evaluation.courses[0]!)).toBeNull();
   });
 
+  it("separates the latest decided verdict from a window that is open now", () => {
+    const course = structuredClone(evaluation.courses[1]!);
+    course.checkpoints[2]!.verdict = "open";
+    expect(latestVerdict(course)?.week).toBe(24);
+    expect(latestDecidedVerdict(course)?.week).toBe(16);
+    expect(openCheckpoints(course).map((c) => c.week)).toEqual([24]);
+    expect(latestDecidedVerdict(evaluation.courses[0]!)).toBeNull();
+  });
+
   it("collects overdue, missing, due labs and abnormal results of the current course", () => {
     const a = labAttention(evaluation.courses[1]!, evaluation.flags, 1);
     expect(a.overdue.map((l) => l.requirement)).toEqual(["week-12:lipids"]);
@@ -59,11 +68,13 @@ describe("overview", () => {
   it("explains a checkpoint by its raised flag, else by the default rule for the drug and week", () => {
     const course = evaluation.courses[1]!;
     expect(checkpointRule(course, 1, 16, evaluation.flags)).toMatchObject({ ruleId: "upadacitinib.week-16.non-response", source: "Measure Up 1/2 week 16" });
+    expect(checkpointRule(course, 1, 16, evaluation.flags)?.raised?.severity).toBe("warning");
     const week2 = checkpointRule(course, 1, 2, evaluation.flags);
     expect(week2?.ruleId).toBe("upadacitinib.week-2.early-signal");
     expect(week2?.message).toContain("Upadacitinib (Rinvoq)");
     expect(week2?.message).not.toContain("{drug}");
     expect(week2?.criteria).toEqual(["pain-3", "itch-4"]);
+    expect(week2?.raised).toBeNull();
     expect(checkpointRule(course, 1, 8, evaluation.flags)).toBeNull();
   });
 });

@@ -40,6 +40,18 @@ export function latestVerdict(course: CourseEvaluation): CheckpointEvaluation | 
   return opened.at(-1) ?? null;
 }
 
+const DECIDED: ReadonlySet<string> = new Set(["responded", "not-responded", "not-assessable"]);
+
+/** The most recent checkpoint with a decided verdict (responded, not responded, not assessable), or null. */
+export function latestDecidedVerdict(course: CourseEvaluation): CheckpointEvaluation | null {
+  return course.checkpoints.filter((c) => DECIDED.has(c.verdict)).sort((a, b) => a.week - b.week).at(-1) ?? null;
+}
+
+/** Checkpoints whose window is open today without a response yet. */
+export function openCheckpoints(course: CourseEvaluation): CheckpointEvaluation[] {
+  return course.checkpoints.filter((c) => c.verdict === "open").sort((a, b) => a.week - b.week);
+}
+
 /** The next checkpoint whose window has not opened yet. */
 export function nextCheckpoint(course: CourseEvaluation): CheckpointEvaluation | null {
   return [...course.checkpoints].sort((a, b) => a.week - b.week).find((c) => c.verdict === "not-due") ?? null;
@@ -82,6 +94,8 @@ export interface CheckpointRuleText {
   message: string;
   source: string;
   criteria: string[];
+  /** The flag that was raised for this checkpoint, when it was (a not-responded verdict). */
+  raised: Flag | null;
 }
 
 /**
@@ -91,8 +105,8 @@ export interface CheckpointRuleText {
 export function checkpointRule(course: CourseEvaluation, courseIndex: number, week: number, flags: Flag[]): CheckpointRuleText | null {
   const rule = DEFAULT_RULES.drugs[course.drug]?.checkpoints.find((c) => c.week === week);
   const flag = flags.find((f) => (f.kind === "non-response" || f.kind === "early-signal") && f.week === week && (f.course === undefined || f.course === courseIndex));
-  if (flag) return { ruleId: flag.ruleId, message: flag.message, source: flag.source, criteria: rule?.criteria ?? [] };
+  if (flag) return { ruleId: flag.ruleId, message: flag.message, source: flag.source, criteria: rule?.criteria ?? [], raised: flag };
   if (!rule) return null;
   const drug = DRUG_LABELS[course.drug] ?? course.drug;
-  return { ruleId: rule.ruleId, message: rule.message.replaceAll("{drug}", drug), source: rule.source, criteria: rule.criteria };
+  return { ruleId: rule.ruleId, message: rule.message.replaceAll("{drug}", drug), source: rule.source, criteria: rule.criteria, raised: null };
 }

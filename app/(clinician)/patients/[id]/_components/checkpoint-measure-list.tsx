@@ -1,4 +1,4 @@
-import type { CheckpointEvaluation } from "@/lib/clinical/types";
+import type { CheckpointEvaluation, MeasureAtCheckpoint } from "@/lib/clinical/types";
 import { CHECKPOINT_MEASURE_ORDER, formatDate, formatImprovement, formatNumber, MEASURE_INFO, measureStatusLabel } from "@/lib/patient-view/format";
 
 /** The measures behind a verdict: baseline, value, change and whether the criterion was met. */
@@ -10,24 +10,31 @@ export function CheckpointMeasureList({ checkpoint }: { checkpoint: CheckpointEv
       {keys.map((key) => {
         const m = checkpoint.measures[key];
         if (!m) return null;
-        const met = m.status === "met";
+        const tone = m.status === "met" ? "font-semibold text-status-ok" : m.status === "not-met" ? "font-semibold text-status-critical" : "text-slate-600";
         return (
           <li key={key}>
             <span className="font-medium">{MEASURE_INFO[key].label}</span>{" "}
-            <span className={met ? "font-semibold text-status-ok" : m.status === "not-met" ? "font-semibold text-status-critical" : "text-slate-600"}>
+            <span className={tone}>
               {m.criterion} {measureStatusLabel(m.status)}
             </span>
-            <br />
-            <span className="text-slate-700">
-              baseline {formatNumber(m.baseline)}
-              {m.baselineDate ? ` (${formatDate(m.baselineDate)}${m.baselineFrom === "diary-mean" ? ", diary mean" : ""})` : ""} → value {formatNumber(m.value)}
-              {m.valueDate ? ` (${formatDate(m.valueDate)}${m.valueFrom === "diary-mean" ? ", weekly diary mean" : ""})` : ""}
-              {m.improvement !== null ? `: ${formatImprovement(m.improvement, m.percentImprovement)}` : ""}
-              {m.band ? `, ${m.band}` : ""}
-            </span>
+            {m.baseline === null && m.value === null ? null : <MeasureNumbers m={m} />}
           </li>
         );
       })}
     </ul>
+  );
+}
+
+function MeasureNumbers({ m }: { m: MeasureAtCheckpoint }) {
+  const baselineNote = m.baselineDate ? ` (${formatDate(m.baselineDate)}${m.baselineFrom === "diary-mean" ? ", diary mean" : ""})` : "";
+  const valueNote = m.valueDate ? ` (${formatDate(m.valueDate)}${m.valueFrom === "diary-mean" ? ", weekly diary mean" : ""})` : "";
+  return (
+    <span className="block text-slate-700">
+      baseline {m.baseline === null ? "none" : formatNumber(m.baseline)}
+      {baselineNote} → value {m.value === null ? "none in window" : formatNumber(m.value)}
+      {valueNote}
+      {m.improvement !== null ? `: ${formatImprovement(m.improvement, m.percentImprovement)}` : ""}
+      {m.band ? `, ${m.band}` : ""}
+    </span>
   );
 }

@@ -1,9 +1,9 @@
 import type { CourseEvaluation, Flag } from "@/lib/clinical/types";
 import { DRUG_LABELS, formatDate } from "@/lib/patient-view/format";
 import { checkpointRule } from "@/lib/patient-view/overview";
+import { CheckpointRuleCell } from "./checkpoint-rule-cell";
 import { CheckpointMeasureList } from "./checkpoint-measure-list";
 import { DashboardSection } from "./dashboard-section";
-import { RuleCitation } from "./rule-citation";
 import { VerdictBadge } from "./verdict-badge";
 
 /** Every checkpoint of the current course: verdict, the measures behind it, and the rule with its source. */
@@ -48,14 +48,7 @@ export function CheckpointTable({ course, courseIndex, flags }: { course: Course
                     </td>
                     <td className="py-2 pr-3">{c.verdict === "not-due" ? <span className="text-slate-600">Window not open yet</span> : <CheckpointMeasureList checkpoint={c} />}</td>
                     <td className="py-2 text-slate-800">
-                      {rule ? (
-                        <>
-                          <p>{rule.message}</p>
-                          <RuleCitation ruleId={rule.ruleId} source={rule.source} />
-                        </>
-                      ) : (
-                        <span className="text-slate-600">No rule text</span>
-                      )}
+                      {rule ? <CheckpointRuleCell rule={rule} /> : <span className="text-slate-600">No rule for this week</span>}
                     </td>
                   </tr>
                 );

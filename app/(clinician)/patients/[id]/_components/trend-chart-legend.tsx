@@ -16,6 +16,7 @@ export function TrendChartLegend({ model }: { model: TrendChartModel }) {
         ) : null}
         {model.baseline ? ` · dashed: baseline ${formatNumber(model.baseline.value)} (${formatDate(model.baseline.date)})` : " · no baseline"}
         {model.thresholds.length > 0 ? ` · dotted: response thresholds (${model.thresholds.map((t) => t.label).join(", ")})` : ""}
+        {model.hiddenBefore > 0 ? ` · ${model.hiddenBefore} older value${model.hiddenBefore === 1 ? "" : "s"} in the table` : ""}
       </p>
       {model.bands.length > 0 ? (
         <ul className="flex flex-wrap gap-x-3 gap-y-1" aria-label={`${model.title} checkpoint windows`}>

@@ -22,8 +22,11 @@ function rowsOf(model: TrendChartModel): TrendRow[] {
   return rows.sort((a, b) => a.day - b.day);
 }
 
-function IncludedDot(props: DotItemDotProps) {
-  const { cx, cy, payload, index } = props as DotItemDotProps & { payload: TrendRow };
+/** Daily diaries have a hundred points or more: smaller dots keep the line readable. */
+const DENSE_POINTS = 40;
+
+function IncludedDot(props: DotItemDotProps & { dense?: boolean }) {
+  const { cx, cy, payload, index, dense } = props as DotItemDotProps & { payload: TrendRow; dense?: boolean };
   if (cx === undefined || cy === undefined || payload.shown === null) return <g key={`p-${index}`} />;
   return (
     <circle
@@ -31,10 +34,10 @@ function IncludedDot(props: DotItemDotProps) {
       data-testid="chart-point"
       cx={cx}
       cy={cy}
-      r={4}
+      r={dense ? 2.5 : 4}
       fill={payload.preliminary ? "#ffffff" : VALUE_COLOUR}
       stroke={VALUE_COLOUR}
-      strokeWidth={2}
+      strokeWidth={dense ? 1 : 2}
     >
       <title>{`${payload.date}: ${formatNumber(payload.value)}${payload.preliminary ? " (preliminary)" : ""}`}</title>
     </circle>
@@ -60,6 +63,7 @@ const BAND_SYMBOL: Record<string, string> = { responded: "✓", "not-responded":
 
 export function TrendChart({ model }: { model: TrendChartModel }) {
   const rows = rowsOf(model);
+  const dense = model.included.length > DENSE_POINTS;
   const headingId = `trend-${model.measure}-title`;
   return (
     <figure aria-labelledby={headingId} className="rounded-md border border-slate-200 p-3 print:break-inside-avoid" data-testid={`trend-${model.measure}`}>
@@ -112,7 +116,7 @@ export function TrendChart({ model }: { model: TrendChartModel }) {
                 label={{ value: `${t.label} (${formatNumber(t.value)})`, position: "insideBottomRight", fontSize: 11, fill: THRESHOLD_COLOUR }}
               />
             ))}
-            <Line type="linear" dataKey="shown" name={model.title} stroke={VALUE_COLOUR} strokeWidth={2} connectNulls dot={IncludedDot} activeDot={{ r: 6 }} isAnimationActive={false} />
+            <Line type="linear" dataKey="shown" name={model.title} stroke={VALUE_COLOUR} strokeWidth={dense ? 1.25 : 2} connectNulls dot={(props: DotItemDotProps) => <IncludedDot {...props} key={`p-${props.index}`} dense={dense} />} activeDot={{ r: 6 }} isAnimationActive={false} />
             <Line type="linear" dataKey="excludedShown" name="Excluded" stroke="none" dot={ExcludedMark} activeDot={false} isAnimationActive={false} legendType="none" />
             <Tooltip content={<TrendTooltip title={model.title} />} isAnimationActive={false} />
           </ComposedChart>

@@ -24,7 +24,7 @@ function references(value: unknown, out: string[] = []): string[] {
 function eventDates(resource: Resource): string[] {
   const r = resource as unknown as Record<string, unknown>;
   const dates: string[] = [];
-  for (const key of ["effectiveDateTime", "authoredOn", "occurrenceDateTime", "issued"]) if (typeof r[key] === "string") dates.push(r[key] as string);
+  for (const key of ["effectiveDateTime", "authoredOn", "occurrenceDateTime", "issued", "whenHandedOver"]) if (typeof r[key] === "string") dates.push(r[key] as string);
   const period = r.effectivePeriod as { start?: string; end?: string } | undefined;
   if (period?.start) dates.push(period.start);
   if (period?.end) dates.push(period.end);
@@ -69,7 +69,18 @@ describe("generated cohort", () => {
   });
 
   it("starts and ends every course before asOf, in a larger cohort too", () => {
+    let restarts = 0;
     for (const { expected, resources } of generateCohort({ patients: 3000, seed: 42, asOf: AS_OF })) {
+      if (expected.archetype === "restarted") {
+        // No dispensed supply may bridge the gap: the restart must come more than 60 days after it runs out.
+        restarts++;
+        const restart = Date.parse(expected.courses[1]?.start ?? "");
+        for (const r of resources) {
+          if (r.resourceType !== "MedicationDispense" || !r.whenHandedOver || Date.parse(r.whenHandedOver.slice(0, 10)) >= restart) continue;
+          const runsOut = Date.parse(r.whenHandedOver.slice(0, 10)) + (r.daysSupply?.value ?? 0) * 86_400_000;
+          expect(restart - runsOut, `${expected.patientId} ${r.id}`).toBeGreaterThan(60 * 86_400_000);
+        }
+      }
       for (const course of expected.courses) expect(course.start < AS_OF, `${expected.patientId} ${course.start}`).toBe(true);
       for (const resource of resources) {
         for (const match of JSON.stringify(resource).matchAll(/"(?:start|end)":"(\d{4}-\d{2}-\d{2})/g)) {
@@ -77,6 +88,7 @@ describe("generated cohort", () => {
         }
       }
     }
+    expect(restarts).toBeGreaterThan(0);
   });
 
   it("uses only the engine's section-7 vocabulary in expectations", () => {
@@ -129,6 +141,7 @@ describe("generated cohort", () => {
     expect(json.filter((line) => line.includes('"code":"7702100"') && line.includes('"component":[')).length).toBeGreaterThan(0);
     expect(json.filter((line) => line.includes('"code":"7702100"') && line.includes('"hasMember":[')).length).toBeGreaterThan(0);
     expect(count('"resourceType":"Immunization"')).toBeGreaterThan(0);
+    expect(count('"resourceType":"MedicationDispense"')).toBeGreaterThan(0);
     expect(json.some((line) => line.includes('"medicationReference":{"display"'))).toBe(true);
   });
 

@@ -58,6 +58,8 @@ export interface CoursePlan {
   /** Grams per fill and fill interval for the cream (dispenseRequest). */
   creamGrams?: number;
   creamSupplyDays?: number;
+  /** Days a pharmacy handed the drug over (MedicationDispense), all within the course. */
+  dispenseDays?: number[];
 }
 
 export interface OtherTherapyPlan {

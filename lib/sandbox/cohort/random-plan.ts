@@ -334,6 +334,7 @@ export function drawRandomPlan(index: number, seed: number, asOfDay: number): Pa
     plan.archetype = "responder-paused";
   }
 
+  for (const course of plan.courses) drawDispenses(rng, course, asOfDay);
   drawPriorTherapies(rng, plan, start, !topical);
   drawVisitsAndDiaries(rng, plan, segments, habits, asOfDay, addScore);
   for (const course of plan.courses) drawLabs(rng, plan, course, asOfDay);
@@ -351,6 +352,20 @@ function keepBeforeAsOf(plan: PatientPlan, asOfDay: number): void {
     if (therapy.endDay !== null && therapy.endDay >= asOfDay) therapy.endDay = null;
   }
   plan.otherTherapies = plan.otherTherapies.filter((t) => t.startDay < asOfDay);
+}
+
+/** Pharmacy fills for some courses (30 % of cream courses, 10 % of oral ones), from the start day on. */
+function drawDispenses(rng: Rng, course: CoursePlan, asOfDay: number): void {
+  const cream = course.drug === "ruxolitinib-cream";
+  if (!rng.chance(cream ? 0.3 : 0.1)) return;
+  const start = course.doses[0]?.startDay ?? asOfDay;
+  const end = course.doses[course.doses.length - 1]?.endDay ?? null;
+  const interval = cream ? (course.creamSupplyDays ?? 14) : 30;
+  // A stopped course's last fill runs out by the stop day, so supply never bridges a gap to a restart.
+  const last = end === null ? asOfDay - 1 : Math.min(end - interval - 3, asOfDay - 1);
+  const days: number[] = [];
+  for (let day = start + rng.int(0, 1); day <= last && days.length < 8; day += interval + rng.int(0, 3)) days.push(day);
+  if (days.length > 0) course.dispenseDays = days;
 }
 
 function creamSupply(rng: Rng): { creamGrams: number; creamSupplyDays: number } {

@@ -4,6 +4,7 @@ import type {
   Condition,
   Immunization,
   Medication,
+  MedicationDispense,
   MedicationRequest,
   MedicationStatement,
   Observation,
@@ -136,6 +137,10 @@ export function renderPatient(plan: PatientPlan, renderSeed: number): Resource[]
     });
   });
 
+  for (const course of plan.courses) {
+    for (const day of course.dispenseDays ?? []) resources.push(renderDispense(plan, course, day, ids, at));
+  }
+
   for (const trap of plan.traps) {
     const product = JAK_PRODUCTS[trap.drug];
     const concept = jakConcept(trap.drug, defaultStrength(trap.drug));
@@ -211,6 +216,25 @@ function localJakConcept(drug: JakDrug, strength: string): CodeableConcept {
   return {
     coding: [{ system: SITE_LOCAL_MED_SYSTEM, code: `${localCode}${strength.replace(".", "")}`, display: localDisplay }],
     text: drug === "ruxolitinib-cream" ? `ruxolitinib ${strength}% cream` : `${product.ingredient} ${strength} mg ${product.form}`,
+  };
+}
+
+function renderDispense(plan: PatientPlan, course: CoursePlan, day: number, ids: IdCounter, at: (day: number, minute: number) => string): MedicationDispense {
+  const dose = [...course.doses].reverse().find((d) => d.startDay <= day) ?? course.doses[0];
+  const strength = dose?.strength ?? defaultStrength(course.drug);
+  const cream = course.drug === "ruxolitinib-cream";
+  const grams = course.creamGrams ?? 60;
+  const days = cream ? (course.creamSupplyDays ?? 14) : 30;
+  return {
+    resourceType: "MedicationDispense",
+    id: ids.next("md"),
+    status: "completed",
+    medicationCodeableConcept: jakConcept(course.drug, strength),
+    subject: { reference: `Patient/${plan.patientId}` },
+    quantity: cream ? { value: grams, unit: "g", system: UCUM, code: "g" } : { value: 30, unit: "tablet", system: "http://terminology.hl7.org/CodeSystem/v3-orderableDrugForm", code: "TAB" },
+    daysSupply: { value: days, unit: "days", system: UCUM, code: "d" },
+    // Handed over in the afternoon of a day inside the course, never before its start.
+    whenHandedOver: at(day, 15 * 60),
   };
 }
 

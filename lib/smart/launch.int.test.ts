@@ -120,6 +120,18 @@ describe("EHR launch through fhirclient with the Web Request adapter", () => {
     expect(missing.headers.get("location")).toBe(`${APP}/relaunch?reason=missing-iss`);
   });
 
+  it("replaces the browser's previous session on a new launch and deletes expired rows", async () => {
+    const first = await launch();
+    const firstId = first.cookie.split("=")[1]!;
+    const stale = await deps.store.create(60);
+    await db.prisma.session.update({ where: { id: stale.id }, data: { expiresAt: new Date(Date.now() - 60_000) } });
+    const params = new URLSearchParams({ iss: sandbox.fhirBase, launch: sandbox.createLaunch(dermatologist, patientB) });
+    const second = await handleLaunch(new Request(`${APP}/launch?${params}`, { headers: { cookie: first.cookie } }), deps);
+    expect(cookieOf(second)).not.toBe(first.cookie);
+    expect(await db.prisma.session.findUnique({ where: { id: firstId } })).toBeNull();
+    await expect.poll(() => db.prisma.session.findUnique({ where: { id: stale.id } })).toBeNull();
+  });
+
   it("lands a standalone clinic-lead launch (no patient) on the panel", async () => {
     const { location } = await launch({ standalone: true, practitioner: clinicLead });
     expect(location).toBe(`${APP}/panel`);

@@ -86,6 +86,7 @@ export type OtherTherapy = keyof typeof OTHER_THERAPIES;
 
 export const VACCINES = {
   zosterRecombinant: { code: "187", display: "zoster vaccine recombinant" },
+  zosterLive: { code: "121", display: "zoster vaccine, live" },
   influenza: { code: "150", display: "Influenza, injectable, quadrivalent, preservative free" },
   covid: { code: "213", display: "SARS-COV-2 (COVID-19) vaccine, UNSPECIFIED FORMULATION" },
 } as const;

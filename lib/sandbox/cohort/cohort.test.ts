@@ -142,6 +142,9 @@ describe("generated cohort", () => {
     expect(json.filter((line) => line.includes('"code":"7702100"') && line.includes('"hasMember":[')).length).toBeGreaterThan(0);
     expect(count('"resourceType":"Immunization"')).toBeGreaterThan(0);
     expect(count('"resourceType":"MedicationDispense"')).toBeGreaterThan(0);
+    expect(count('"code":"121"')).toBeGreaterThan(0);
+    const easiValues = resources.flatMap((r) => (r.resourceType === "Observation" && r.code?.coding?.[0]?.code === "easi" && r.valueQuantity?.value !== undefined ? [r.valueQuantity.value] : []));
+    expect(easiValues.some((v) => v > 72)).toBe(true);
     expect(json.some((line) => line.includes('"medicationReference":{"display"'))).toBe(true);
   });
 

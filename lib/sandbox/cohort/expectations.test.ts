@@ -133,6 +133,12 @@ describe("construction oracle", () => {
     expect(only(expectationFor(plan([upa(S)], [], [], "male"), AS_OF)).labs["baseline:pregnancy"]).toBeUndefined();
   });
 
+  it("ignores a value written past the instrument's range (a typing slip)", () => {
+    const S = A - 60;
+    const p = plan([upa(S)], [[S, "itch", 8], [S + 14, "itch", 3, { outOfRangeTypo: true }], [S + 20, "itch", 7]]);
+    expect(only(expectationFor(p, AS_OF)).checkpoints["2"]).toBe("not-responded");
+  });
+
   it("ignores data dated on or after asOf (the generator writes none)", () => {
     const S = A - 25;
     const p = plan([upa(S)], [[S, "itch", 8], [A, "itch", 1]]);

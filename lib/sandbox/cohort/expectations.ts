@@ -118,7 +118,7 @@ class ScoreIndex {
 
   constructor(scores: ScoreEvent[], asOfDay: number, interpretation: Interpretation) {
     for (const score of scores) {
-      if (score.day >= asOfDay) continue;
+      if (score.day >= asOfDay || score.outOfRangeTypo) continue;
       if (score.valueForm === "coded" && !interpretation.parseCodedIga) continue;
       if (score.coding === "loinc-pain" && !interpretation.recognizeLoincPain) continue;
       const list = this.byMeasure.get(score.measure) ?? [];
@@ -282,7 +282,7 @@ function expectCourse(plan: PatientPlan, courseIndex: number, asOfDay: number, i
     if (lowNeutrophilsDuringCourse) flags.add("abnormal-lab");
   }
   if (ongoing && course.drug === "ruxolitinib-cream") {
-    const bsa = plan.scores.filter((s) => s.measure === "bsa" && s.day < asOfDay);
+    const bsa = plan.scores.filter((s) => s.measure === "bsa" && s.day < asOfDay && !s.outOfRangeTypo);
     const latest = bsa[bsa.length - 1];
     if (latest && latest.day >= start && latest.value >= 22) flags.add("bsa-limit");
     // Only an order carries the quantity (dispenseRequest); 100 g per 7 days is over 60 g/week however counted.

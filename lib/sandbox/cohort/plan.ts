@@ -17,6 +17,8 @@ export interface ScoreEvent {
   status: "final" | "amended" | "corrected";
   /** When set, an entered-in-error duplicate with this (wrong) value is written beside the real one. */
   enteredInErrorValue?: number;
+  /** Written as value x 10 (a typing slip past the instrument's range) that the engine must reject. */
+  outOfRangeTypo?: boolean;
   minuteOfDay: number;
 }
 
@@ -78,7 +80,7 @@ export interface TrapPlan {
 
 export interface VaccinationPlan {
   day: number;
-  vaccine: "zosterRecombinant" | "influenza" | "covid";
+  vaccine: "zosterRecombinant" | "zosterLive" | "influenza" | "covid";
 }
 
 export interface PatientPlan {

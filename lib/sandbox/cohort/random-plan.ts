@@ -401,6 +401,7 @@ function makeScore(
   const statusRoll = rng.float();
   const status = statusRoll < 0.04 ? "amended" : statusRoll < 0.05 ? "corrected" : "final";
   const score: ScoreEvent = { day, measure, value, source, coding, valueForm, status, minuteOfDay };
+  if (source === "clinic" && rng.chance(0.004) && value * 10 > RANGES[measure][1]) score.outOfRangeTypo = true;
   if (rng.chance(0.025)) {
     const [min, max] = RANGES[measure];
     const shifted = value + (rng.chance(0.5) ? 1 : -1) * rng.int(3, 5);
@@ -543,6 +544,11 @@ function drawVaccinations(rng: Rng, plan: PatientPlan, start: number, asOfDay: n
     plan.vaccinations.push({ day: first, vaccine: "zosterRecombinant" }, { day: first + rng.int(60, 120), vaccine: "zosterRecombinant" });
   }
   if (rng.chance(0.5)) plan.vaccinations.push({ day: asOfDay - rng.int(20, 300), vaccine: "influenza" });
+  // Rarely, a live zoster vaccine during an oral JAK course (which the label advises against).
+  const oral = plan.courses.find((c) => c.drug !== "ruxolitinib-cream");
+  const oralStart = oral?.doses[0]?.startDay ?? asOfDay;
+  const oralEnd = Math.min(oral?.doses[oral.doses.length - 1]?.endDay ?? asOfDay - 1, asOfDay - 1);
+  if (rng.chance(0.01) && oralEnd - oralStart > 40) plan.vaccinations.push({ day: oralStart + rng.int(30, oralEnd - oralStart), vaccine: "zosterLive" });
   if (rng.chance(0.2)) plan.vaccinations.push({ day: asOfDay - rng.int(100, 700), vaccine: "covid" });
   plan.vaccinations.sort((a, b) => a.day - b.day);
 }

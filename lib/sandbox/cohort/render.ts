@@ -328,7 +328,7 @@ function renderScores(plan: PatientPlan, ids: IdCounter, at: (day: number, minut
       out.push({
         ...scoreEnvelope(plan, first, "final", ids, at),
         code: VISIT_PANEL_CODE,
-        component: visit.map((score) => ({ code: scoreCode(score), ...scoreValue(score, score.value) })),
+        component: visit.map((score) => ({ code: scoreCode(score), ...scoreValue(score, writtenValue(score)) })),
       });
     } else if (first && plan.visitPanels === "hasMember" && visitMembers.length > 1) {
       out.push({
@@ -345,13 +345,17 @@ function renderScores(plan: PatientPlan, ids: IdCounter, at: (day: number, minut
     if (!sameVisit) closeVisit();
     if (score.source === "clinic") visit.push(score);
     if (plan.visitPanels === "components" && score.source === "clinic") continue;
-    const observation = renderScore(plan, score, score.value, score.status, ids, at);
+    const observation = renderScore(plan, score, writtenValue(score), score.status, ids, at);
     out.push(observation);
     if (score.source === "clinic") visitMembers.push(observation);
     if (score.enteredInErrorValue !== undefined) out.push(renderScore(plan, score, score.enteredInErrorValue, "entered-in-error", ids, at));
   }
   closeVisit();
   return out;
+}
+
+function writtenValue(score: ScoreEvent): number {
+  return score.outOfRangeTypo ? Math.round(score.value * 100) / 10 : score.value;
 }
 
 function scoreCode(score: ScoreEvent): CodeableConcept {

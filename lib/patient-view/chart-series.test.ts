@@ -69,9 +69,11 @@ describe("chart series", () => {
     expect(chart.yDomain[1]).toBeLessThanOrEqual(72);
   });
 
-  it("works without a course: no bands, domain from the data", () => {
+  it("works without a course: no bands and no response thresholds, domain from the data", () => {
     const chart = buildTrendChart(evaluation.trends!.easi!, null, "2026-11-01");
     expect(chart.bands).toEqual([]);
+    expect(chart.thresholds).toEqual([]);
+    expect(buildTrendChart(evaluation.trends!.easi!, course, "2026-11-01").thresholds).toHaveLength(3);
     expect(chart.included).toHaveLength(2);
   });
 });

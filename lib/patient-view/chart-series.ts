@@ -91,7 +91,8 @@ export function buildTrendChart(trend: MeasureTrend, course: CourseEvaluation | 
   const included = points.filter((p) => !p.excluded);
   const excluded = points.filter((p) => p.excluded);
   const baseline = trend.baseline ? { value: trend.baseline.value, date: trend.baseline.date } : null;
-  const thresholds = responseThresholds(trend.measure, baseline?.value ?? null);
+  // Response thresholds are relative to a course's baseline; without a course they would mean nothing.
+  const thresholds = course ? responseThresholds(trend.measure, baseline?.value ?? null) : [];
 
   const asOfDay = isoToDayNumber(asOf);
   const xs = points.map((p) => p.day);

@@ -58,6 +58,16 @@ describe("patient dashboard", () => {
     expect(labs).toContain("abnormal.anc-low");
   });
 
+  it("folds the flags of earlier courses away from the current course's flags", () => {
+    const evaluation = upadacitinibNonResponderEvaluation();
+    evaluation.flags.push({ ruleId: "abrocitinib.week-12.non-response", kind: "non-response", severity: "info", message: "Not responded on abrocitinib at week 12.", source: "Cibinqo US PI 2.2", course: 0, week: 12 });
+    const html = render(patientView(evaluation));
+    const flags = sectionText(html, "flags");
+    expect(flags).toContain("Flags from earlier JAK courses (1)");
+    expect(html.indexOf("upadacitinib.week-16.non-response")).toBeLessThan(html.indexOf("Flags from earlier JAK courses"));
+    expect(sectionText(html, "checkpoints")).not.toContain("abrocitinib.week-12");
+  });
+
   it("lists text-only code matches and ignored data", () => {
     const text = sectionText(render(), "data-quality");
     expect(text).toContain("Matched by text only (1)");

@@ -2,7 +2,7 @@
 
 import { useMemo } from "react";
 import type { PatientViewResponse } from "@/lib/fhir/patient-record-types";
-import { currentCourse, flagsForCourse } from "@/lib/patient-view/overview";
+import { currentCourse } from "@/lib/patient-view/overview";
 import { buildSummaryText } from "@/lib/patient-view/summary-text";
 import { buildTherapyTimeline } from "@/lib/patient-view/therapy-timeline";
 import { CheckpointTable } from "./checkpoint-table";
@@ -21,14 +21,13 @@ export function PatientDashboard({ view }: { view: PatientViewResponse }) {
   const current = currentCourse(evaluation, asOf);
   const summaryText = useMemo(() => buildSummaryText(view), [view]);
   const timeline = useMemo(() => buildTherapyTimeline(evaluation.therapyHistory ?? [], evaluation.courses, asOf), [evaluation, asOf]);
-  const courseFlags = flagsForCourse(evaluation.flags, current?.index ?? null);
 
   return (
     <div className="space-y-4 print:space-y-2">
       <PatientHeader patient={view.patient} asOf={asOf} summaryText={summaryText} />
       <PartialDataBanner fetch={view.fetch} />
       <CurrentCourseSection evaluation={evaluation} asOf={asOf} fetch={view.fetch} />
-      <FlagsSection flags={courseFlags} />
+      <FlagsSection flags={evaluation.flags} courseIndex={current?.index ?? null} />
       <TrendsSection evaluation={evaluation} course={current?.course ?? null} asOf={asOf} />
       <CheckpointTable course={current?.course ?? null} courseIndex={current?.index ?? null} flags={evaluation.flags} />
       <SafetyLabChecklist course={current?.course ?? null} courseIndex={current?.index ?? null} flags={evaluation.flags} />

@@ -92,7 +92,7 @@ describe("construction oracle", () => {
     expect(only(e).checkpoints).toEqual({ "2": "not-responded", "4": "not-responded", "12": "not-responded" });
     expect(e.flagKinds).toEqual([]);
     const ongoing = expectationFor(plan([upa(S)], [[S, "itch", 8], [S + 14, "itch", 8], [S + 28, "itch", 8], [S + 84, "itch", 8]]), AS_OF);
-    expect(ongoing.flagKinds).toEqual(["non-response", "early-signal", "missing-lab", "overdue-lab"]);
+    expect(ongoing.flagKinds).toEqual(["non-response", "early-signal", "missing-lab", "overdue-lab", "vaccination"]);
   });
 
   it("derives lab statuses from the windows", () => {
@@ -125,6 +125,15 @@ describe("construction oracle", () => {
     const S = A - 30;
     expect(expectationFor(plan([rux(S)], [[S, "bsa", 12], [S + 20, "bsa", 24]]), AS_OF).flagKinds).toEqual(["bsa-limit"]);
     expect(expectationFor(plan([rux(S)], [[S, "bsa", 24], [S + 20, "bsa", 12]]), AS_OF).flagKinds).toEqual([]);
+  });
+
+  it("flags an oral course without any zoster vaccine on record, or with a live one during it", () => {
+    const S = A - 30;
+    const withVaccines = (vaccinations: PatientPlan["vaccinations"], course: CoursePlan) => ({ ...plan([course], []), vaccinations });
+    expect(expectationFor(withVaccines([], upa(S)), AS_OF).flagKinds).toContain("vaccination");
+    expect(expectationFor(withVaccines([{ day: S - 100, vaccine: "zosterRecombinant" }], upa(S)), AS_OF).flagKinds).not.toContain("vaccination");
+    expect(expectationFor(withVaccines([{ day: S - 100, vaccine: "zosterRecombinant" }, { day: S + 10, vaccine: "zosterLive" }], upa(S)), AS_OF).flagKinds).toContain("vaccination");
+    expect(expectationFor(withVaccines([], rux(S)), AS_OF).flagKinds).not.toContain("vaccination");
   });
 
   it("asks for a pregnancy test only for women of 13-49 on upadacitinib", () => {

@@ -280,6 +280,9 @@ function expectCourse(plan: PatientPlan, courseIndex: number, asOfDay: number, i
   if (ongoing && routeOf(course.drug) === "oral") {
     const lowNeutrophilsDuringCourse = plan.labs.some((lab) => lab.lowNeutrophils && lab.day >= start && lab.day < asOfDay);
     if (lowNeutrophilsDuringCourse) flags.add("abnormal-lab");
+    // No zoster vaccine on record at all (so "before the JAK" holds however it is read), or a live one during it.
+    const zoster = plan.vaccinations.filter((v) => (v.vaccine === "zosterRecombinant" || v.vaccine === "zosterLive") && v.day < asOfDay);
+    if (zoster.length === 0 || zoster.some((v) => v.vaccine === "zosterLive" && v.day >= start)) flags.add("vaccination");
   }
   if (ongoing && course.drug === "ruxolitinib-cream") {
     const bsa = plan.scores.filter((s) => s.measure === "bsa" && s.day < asOfDay && !s.outOfRangeTypo);

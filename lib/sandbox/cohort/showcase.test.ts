@@ -40,7 +40,7 @@ const EXPECTED = [
         },
       },
     ],
-    flagKinds: ["non-response", "early-signal", "overdue-lab"],
+    flagKinds: ["non-response", "early-signal", "overdue-lab", "vaccination"],
   },
   {
     patientId: "pt-000003",
@@ -62,7 +62,7 @@ const EXPECTED = [
         labs: { "baseline:tb-screen": "missing", "baseline:hbv-screen": "done", "baseline:hcv-screen": "done", "baseline:cbc": "done", "baseline:liver": "done", "week-12:lipids": "due" },
       },
     ],
-    flagKinds: ["early-signal", "missing-lab", "abnormal-lab"],
+    flagKinds: ["early-signal", "missing-lab", "abnormal-lab", "vaccination"],
   },
   { patientId: "pt-000005", asOf: "2026-11-01", archetype: "no-jak", courses: [], flagKinds: [] },
   {
@@ -93,7 +93,7 @@ const EXPECTED = [
         },
       },
     ],
-    flagKinds: [],
+    flagKinds: ["vaccination"],
   },
   {
     patientId: "pt-000007",
@@ -139,7 +139,7 @@ const EXPECTED = [
         },
       },
     ],
-    flagKinds: ["early-signal"],
+    flagKinds: ["early-signal", "vaccination"],
   },
 ];
 

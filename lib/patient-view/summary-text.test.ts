@@ -22,6 +22,23 @@ describe("note summary", () => {
     expect(text).not.toContain("CAUTION");
   });
 
+  it("writes a measure without a value by its status only, and lists JAK courses once", () => {
+    const evaluation = upadacitinibNonResponderEvaluation();
+    evaluation.courses[1]!.checkpoints[2] = {
+      week: 24,
+      windowStart: "2026-10-20",
+      windowEnd: "2026-12-14",
+      verdict: "open",
+      measures: { easi: { criterion: "easi-50", status: "no-value", baseline: 24, value: null, improvement: null } },
+    };
+    evaluation.therapyHistory!.push({ therapyClass: "jak-ad", name: "upadacitinib", route: "oral", start: "2026-06-01", end: null, resources: [] });
+    evaluation.therapyHistory!.push({ therapyClass: "phototherapy", name: "phototherapy", route: null, start: "2023-01-01", end: "2023-03-01", resources: [] });
+    const text = buildSummaryText(patientView(evaluation));
+    expect(text).toContain("- Week 24 (2026-10-20 to 2026-12-14): window open. EASI: no value in window");
+    expect(text).not.toMatch(/- upadacitinib \(JAK/);
+    expect(text).toContain("- Phototherapy: 2023-01-01 to 2023-03-01");
+  });
+
   it("warns when the data is incomplete", () => {
     const view = patientView(undefined, {
       fetch: { partial: true, failures: [{ search: "Observation?category=laboratory", status: 503, message: "Service Unavailable" }], requests: 9, bytes: 1, ms: 1, resourceCounts: {} },

@@ -34,8 +34,10 @@ function checkpointLines(course: CourseEvaluation): string[] {
       const measures = CHECKPOINT_MEASURE_ORDER.flatMap((key) => {
         const m = c.measures[key];
         if (!m) return [];
-        const numbers = m.baseline !== null && m.value !== null ? `${formatNumber(m.baseline)} -> ${formatNumber(m.value)}, ${formatImprovement(m.improvement, m.percentImprovement)}` : `baseline ${formatNumber(m.baseline)}, value ${formatNumber(m.value)}`;
-        return [`${MEASURE_INFO[key].label} ${numbers}: ${m.criterion} ${measureStatusLabel(m.status)}`];
+        const label = MEASURE_INFO[key].label;
+        // Only a measure with both numbers has a change worth writing; otherwise its status says why not.
+        if (m.baseline === null || m.value === null) return [`${label}: ${measureStatusLabel(m.status)}`];
+        return [`${label} ${formatNumber(m.baseline)} -> ${formatNumber(m.value)}, ${formatImprovement(m.improvement, m.percentImprovement)}: ${m.criterion} ${measureStatusLabel(m.status)}`];
       });
       const detail = measures.length > 0 ? `. ${measures.join("; ")}` : "";
       return `- Week ${c.week} (${c.windowStart} to ${c.windowEnd}): ${verdictLabel(c.verdict)}${detail}`;
@@ -114,12 +116,15 @@ export function buildSummaryText(view: PatientViewResponse): string {
     for (const f of flags) lines.push(`- [${f.severity}] ${f.message} (rule ${f.ruleId}; source: ${f.source})`);
   }
 
-  const history = evaluation.therapyHistory ?? [];
+  // JAK courses are listed above with their checkpoints; the history adds the other therapy.
+  const history = (evaluation.therapyHistory ?? []).filter((t) => t.therapyClass !== "jak-ad");
   if (history.length > 0) {
     lines.push("");
     lines.push("Prior and concurrent therapy:");
     for (const t of [...history].sort((a, b) => (a.start < b.start ? -1 : 1))) {
-      lines.push(`- ${t.name} (${therapyClassLabel(t.therapyClass)}): ${t.start} to ${t.end ?? "ongoing"}`);
+      const kind = therapyClassLabel(t.therapyClass);
+      const name = t.name.toLowerCase() === kind.toLowerCase() ? kind : `${t.name} (${kind})`;
+      lines.push(`- ${name}: ${t.start} to ${t.end ?? "ongoing"}`);
     }
   }
   return lines.join("\n");

@@ -486,11 +486,12 @@ function drawVisitsAndDiaries(
     }
   });
 
-  const diary = rng.weighted({ none: 0.63, daily: 0.22, weekly: 0.15 });
+  const diary = rng.weighted({ none: 0.55, daily: 0.3, weekly: 0.15 });
   if (diary === "none") return;
   const withPain = rng.chance(0.6);
   const diaryStart = first.start - 7;
-  const diaryEnd = diary === "daily" && rng.chance(0.85) ? Math.min(first.start + 112, asOfDay - 1) : asOfDay - 1;
+  // Most daily diarists stop after week 16; the rest keep going (volume close to the design's 120 observations per patient).
+  const diaryEnd = diary === "daily" && rng.chance(0.6) ? Math.min(first.start + 112, asOfDay - 1) : asOfDay - 1;
   const step = diary === "daily" ? 1 : 7;
   for (let day = diaryStart; day <= diaryEnd; day += step) {
     if (diary === "daily" && rng.chance(0.12)) continue;

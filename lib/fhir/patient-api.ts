@@ -7,7 +7,7 @@
 import { z } from "zod";
 import { evaluatePatient, RULES_VERSION } from "../clinical";
 import type { CodeMapping } from "../clinical/types";
-import { getSessionAccess, type AccessDeps } from "../smart/access";
+import { getSessionAccess, type AccessDeps, type SessionAccessOk } from "../smart/access";
 import type { ApiErrorBody } from "./patient-record-types";
 import { buildPatientView, todayIn, type EvaluateFn, type PatientViewInput } from "./patient-view";
 
@@ -34,26 +34,36 @@ const idSchema = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/);
 const json = (status: number, body: unknown): Response =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "cache-control": "no-store" } });
 
+function sessionError(error: "no-session" | "session-expired"): ApiErrorBody {
+  return { error, message: "Launch the app again from the EHR.", relaunch: `/relaunch?reason=${error}` };
+}
+
 export async function handlePatientViewRequest(request: Request, rawId: string, deps: PatientApiDeps): Promise<Response> {
   const id = idSchema.safeParse(rawId);
   if (!id.success) return json(400, { error: "bad-request", message: "Malformed patient id." } satisfies ApiErrorBody);
-  const access = await getSessionAccess(request, deps);
-  if (!access.ok) {
-    return json(401, { error: access.error, message: "Launch the app again from the EHR.", relaunch: `/relaunch?reason=${access.error}` } satisfies ApiErrorBody);
-  }
+  let access = await getSessionAccess(request, deps);
+  if (!access.ok) return json(401, sessionError(access.error));
   const codeMappings = deps.codeMappings ? await deps.codeMappings().catch(() => [] as CodeMapping[]) : [];
-  const result = await buildPatientView({
-    requestedPatientId: id.data,
-    sessionPatientId: access.session.patientId,
-    serverUrl: access.serverUrl,
-    accessToken: access.accessToken,
-    scope: access.scope,
-    asOf: deps.asOf ? deps.asOf() : clinicToday(),
-    evaluate: deps.evaluate ?? ((resources, options) => evaluatePatient(resources, { ...options, patientId: id.data })),
-    rulesVersion: RULES_VERSION,
-    codeMappings,
-    ...(deps.fetchOptions ? { fetchOptions: deps.fetchOptions } : {}),
-    ...(deps.log ? { log: deps.log } : {}),
-  });
+  const run = (a: SessionAccessOk) =>
+    buildPatientView({
+      requestedPatientId: id.data,
+      sessionPatientId: a.session.patientId,
+      serverUrl: a.serverUrl,
+      accessToken: a.accessToken,
+      scope: a.scope,
+      asOf: deps.asOf ? deps.asOf() : todayIn(process.env.CLINIC_TIMEZONE || "UTC"),
+      evaluate: deps.evaluate ?? ((resources, options) => evaluatePatient(resources, { ...options, patientId: id.data })),
+      rulesVersion: RULES_VERSION,
+      codeMappings,
+      ...(deps.fetchOptions ? { fetchOptions: deps.fetchOptions } : {}),
+      ...(deps.log ? { log: deps.log } : {}),
+    });
+  let result = await run(access);
+  if (result.status === 401) {
+    // The server refused a token before its advertised expiry: refresh once and try again.
+    access = await getSessionAccess(request, deps, { rejectedToken: access.accessToken });
+    if (!access.ok) return json(401, sessionError(access.error));
+    result = await run(access);
+  }
   return json(result.status, result.body);
 }

@@ -121,8 +121,11 @@ async function refresh(deps: AccessDeps, session: LoadedSession, key: string, st
   return next;
 }
 
-/** The session behind this request and a usable access token, refreshing it when it is about to expire. */
-export async function getSessionAccess(request: Request, deps: AccessDeps): Promise<SessionAccess> {
+/**
+ * The session behind this request and a usable access token, refreshing it when it is about to expire, or
+ * when `rejectedToken` is the stored token (the FHIR server answered 401 to it before its advertised expiry).
+ */
+export async function getSessionAccess(request: Request, deps: AccessDeps, opts: { rejectedToken?: string } = {}): Promise<SessionAccess> {
   const id = readSessionId(request);
   if (!id) return { ok: false, error: "no-session" };
   const session = await deps.store.load(id);
@@ -137,7 +140,8 @@ export async function getSessionAccess(request: Request, deps: AccessDeps): Prom
   let state = cs.state;
   let refreshed = false;
   const expiresAt = state.expiresAt ?? expiryOf(state.tokenResponse ?? {}, now);
-  if (expiresAt - REFRESH_MARGIN_SECONDS <= now) {
+  const rejected = opts.rejectedToken !== undefined && opts.rejectedToken === state.tokenResponse?.access_token;
+  if (rejected || expiresAt - REFRESH_MARGIN_SECONDS <= now) {
     let task = inflight.get(session.id);
     if (!task) {
       task = refresh(deps, session, cs.key, state, now).finally(() => inflight.delete(session.id));
@@ -147,7 +151,7 @@ export async function getSessionAccess(request: Request, deps: AccessDeps): Prom
     if (next) {
       state = next;
       refreshed = true;
-    } else if (expiresAt <= now) {
+    } else if (rejected || expiresAt <= now) {
       return { ok: false, error: "session-expired" };
     }
   }

@@ -195,6 +195,36 @@ describe("GET /api/patients/[id]", () => {
     expect(((await expired.json()) as ApiErrorBody).error).toBe("session-expired");
   });
 
+  it("refreshes and retries once when the FHIR server rejects a token before its advertised expiry", async () => {
+    // Tokens issued from now on stop working after 2 s although expires_in says 3600.
+    sandbox.setFaults({ tokenLifetimeSeconds: 2 });
+    try {
+      const { cookie } = await launch();
+      const id = cookie.split("=")[1]!;
+      const tokenOf = async (): Promise<string> => {
+        const s = (await deps.store.load(id))!;
+        return (s.data[s.data.SMART_KEY as string] as { tokenResponse: { access_token: string } }).tokenResponse.access_token;
+      };
+      const first = await tokenOf();
+      await new Promise((r) => setTimeout(r, 2300));
+      const res = await api(patientA, cookie);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as PatientViewResponse).fetch.partial).toBe(false);
+      expect(await tokenOf()).not.toBe(first);
+      // Without a refresh token the rejected session is over.
+      const s = (await deps.store.load(id))!;
+      const state = s.data[s.data.SMART_KEY as string] as { tokenResponse: Record<string, unknown> };
+      delete state.tokenResponse.refresh_token;
+      await deps.store.saveData(id, s.data);
+      await new Promise((r) => setTimeout(r, 2300));
+      const after = await api(patientA, cookie);
+      expect(after.status).toBe(401);
+      expect(((await after.json()) as ApiErrorBody).error).toBe("session-expired");
+    } finally {
+      sandbox.setFaults({});
+    }
+  });
+
   it("shows partial data with the failed search named when the FHIR server keeps failing one search", async () => {
     const { cookie } = await launch();
     sandbox.setFaults({ rate503: 1, retryAfterSeconds: 0, paths: [`${FHIR_BASE_PATH}/Condition`] });

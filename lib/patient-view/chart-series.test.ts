@@ -55,6 +55,23 @@ describe("chart series", () => {
     expect(buildTrendChart(trend, null, "2026-11-01").hiddenBefore).toBe(0);
   });
 
+  it("draws weekly means only for a real daily diary", () => {
+    const sparse = structuredClone(evaluation.trends!.itch!);
+    sparse.weekly = [{ weekStart: "2026-06-01", mean: 5, count: 1 }];
+    expect(buildTrendChart(sparse, course, "2026-11-01").weekly).toEqual([]);
+    const diary = structuredClone(evaluation.trends!.itch!);
+    diary.weekly = [
+      { weekStart: "2026-06-01", mean: 7.5, count: 7 },
+      { weekStart: "2026-06-08", mean: 6, count: 2 },
+    ];
+    const chart = buildTrendChart(diary, course, "2026-11-01");
+    expect(chart.weekly.map((w) => [w.day, w.mean, w.count])).toEqual([
+      [isoToDayNumber("2026-06-04"), 7.5, 7],
+      [isoToDayNumber("2026-06-11"), 6, 2],
+    ]);
+    expect(chart.description).toContain("weekly means drawn for 2 weeks");
+  });
+
   it("describes the chart in one sentence for screen readers", () => {
     const chart = buildTrendChart(evaluation.trends!.itch!, course, "2026-11-01");
     expect(chart.description).toBe(

@@ -29,6 +29,14 @@ export interface CheckpointBand {
   verdict: CheckpointVerdict;
 }
 
+/** A weekly mean of daily diary scores, drawn at mid-week (the trials analysed weekly means). */
+export interface WeeklyMeanPoint {
+  day: number;
+  weekStart: IsoDate;
+  mean: number;
+  count: number;
+}
+
 export interface TrendChartModel {
   measure: MeasureKey;
   title: string;
@@ -39,6 +47,8 @@ export interface TrendChartModel {
   bands: CheckpointBand[];
   xDomain: [number, number];
   yDomain: [number, number];
+  /** Weekly means when the measure is a real daily diary (some week has 4 or more values), else empty. */
+  weekly: WeeklyMeanPoint[];
   /** Values before the x domain (older history, still listed in the values table). */
   hiddenBefore: number;
   /** One sentence for screen readers (the chart's aria-label). */
@@ -47,6 +57,9 @@ export interface TrendChartModel {
 
 /** Days of history shown before the current course's start; older values stay in the values table. */
 export const HISTORY_DAYS = 182;
+
+/** A week with this many daily values makes a diary (clinical-reference 1: 4 or more daily values). */
+const DIARY_MIN_VALUES_PER_WEEK = 4;
 
 /** Value lines a responder must reach, from the baseline (clinical-reference 5). */
 export function responseThresholds(measure: MeasureKey, baseline: number | null): ThresholdLine[] {
@@ -124,9 +137,13 @@ export function buildTrendChart(trend: MeasureTrend, course: CourseEvaluation | 
   const yDomain: [number, number] = [info.range[0], yMax];
   const clamp = (p: ChartPoint): ChartPoint => ({ ...p, plotValue: Math.min(yDomain[1], Math.max(yDomain[0], p.value)) });
 
+  const weekly = (trend.weekly ?? []).some((w) => w.count >= DIARY_MIN_VALUES_PER_WEEK)
+    ? (trend.weekly ?? []).map((w) => ({ day: isoToDayNumber(w.weekStart) + 3, weekStart: w.weekStart, mean: w.mean, count: w.count })).filter((w) => Number.isFinite(w.day))
+    : [];
   const hiddenBefore = points.filter((p) => p.day < xDomain[0]).length;
   const parts = [`${info.label} trend: ${included.length} point${included.length === 1 ? "" : "s"}`];
   if (excluded.length > 0) parts.push(`${excluded.length} excluded`);
+  if (weekly.length > 0) parts.push(`weekly means drawn for ${weekly.length} weeks`);
   if (hiddenBefore > 0) parts.push(`${hiddenBefore} older than the period shown`);
   if (baseline) parts.push(`baseline ${round1(baseline.value)} on ${baseline.date}`);
   if (trend.latest) parts.push(`latest ${round1(trend.latest.value)} on ${trend.latest.date}`);
@@ -142,6 +159,7 @@ export function buildTrendChart(trend: MeasureTrend, course: CourseEvaluation | 
     bands,
     xDomain,
     yDomain,
+    weekly,
     hiddenBefore,
     description: `${parts.join("; ")}.`,
   };

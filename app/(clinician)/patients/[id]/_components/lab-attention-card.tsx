@@ -2,6 +2,7 @@ import type { CourseEvaluation, Flag } from "@/lib/clinical/types";
 import { formatDate, requirementLabel } from "@/lib/patient-view/format";
 import { labAttention } from "@/lib/patient-view/overview";
 import { LabStatusBadge } from "./lab-status-badge";
+import { RuleCitation } from "./rule-citation";
 import { SeverityBadge } from "./severity-badge";
 
 /** Labs that need action now: abnormal results first, then overdue, missing and due requirements. */
@@ -19,7 +20,10 @@ export function LabAttentionCard({ course, flags, courseIndex }: { course: Cours
           {a.abnormal.map((f, i) => (
             <li key={`${f.ruleId}-${f.resource ?? i}`} className="flex items-start gap-2">
               <SeverityBadge severity={f.severity} />
-              <span className="text-slate-900">{f.message}</span>
+              <div className="text-slate-900">
+                {f.message}
+                <RuleCitation ruleId={f.ruleId} source={f.source} />
+              </div>
             </li>
           ))}
           {requirements.map((l) => (

@@ -56,6 +56,10 @@ describe("patient dashboard", () => {
     expect(labs).toContain("missing");
     expect(labs).toContain("abnormal");
     expect(labs).toContain("abnormal.anc-low");
+    // The missing requirement's flag shows on its row with rule id and source.
+    expect(labs).toContain("No baseline TB screen on record.");
+    expect(labs).toContain("labs.baseline-missing");
+    expect(sectionText(html, "current-course")).toContain("abnormal.anc-low");
   });
 
   it("folds the flags of earlier courses away from the current course's flags", () => {

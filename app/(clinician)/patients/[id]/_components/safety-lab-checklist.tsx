@@ -24,7 +24,12 @@ export function SafetyLabChecklist({ course, courseIndex, flags }: { course: Cou
   }
   const rows = [...course.labs]
     .sort((a, b) => (a.dueBy < b.dueBy ? -1 : a.dueBy > b.dueBy ? 1 : 0))
-    .map((lab) => ({ lab, abnormalHere: abnormalFlagsForRequirement(lab, abnormal) }));
+    .map((lab) => ({
+      lab,
+      abnormalHere: abnormalFlagsForRequirement(lab, abnormal),
+      // The missing/overdue flag of this requirement, so its rule id and source show on the row.
+      statusFlags: courseFlags.filter((f) => (f.kind === "missing-lab" || f.kind === "overdue-lab") && f.requirement === lab.requirement),
+    }));
   const linkedAbnormal = new Set(rows.flatMap((r) => r.abnormalHere));
   return (
     <DashboardSection id="safety-labs" title="Safety labs" description="Requirements from the drug's label for this course. Results outside the label's thresholds are highlighted.">
@@ -43,7 +48,7 @@ export function SafetyLabChecklist({ course, courseIndex, flags }: { course: Cou
               </tr>
             </thead>
             <tbody>
-              {rows.map(({ lab, abnormalHere }) => {
+              {rows.map(({ lab, abnormalHere, statusFlags }) => {
                 const highlight = abnormalHere.length > 0;
                 return (
                   <tr key={`${lab.requirement}-${lab.occurrence ?? 0}`} data-testid="lab-row" className={`border-b border-slate-200 align-top ${highlight ? "bg-red-50" : ""}`}>
@@ -65,6 +70,12 @@ export function SafetyLabChecklist({ course, courseIndex, flags }: { course: Cou
                     <td className="py-2 pr-3">{formatDate(lab.dueBy)}</td>
                     <td className="py-2">
                       {(lab.satisfiedBy ?? []).length > 0 ? <p className="font-mono text-xs text-slate-700">{(lab.satisfiedBy ?? []).join(", ")}</p> : <p className="text-slate-600">No result on record</p>}
+                      {statusFlags.map((f, i) => (
+                        <div key={`${f.ruleId}-${i}`} className="mt-1">
+                          <p className="text-slate-800">{f.message}</p>
+                          <RuleCitation ruleId={f.ruleId} source={f.source} />
+                        </div>
+                      ))}
                       {abnormalHere.map((f, i) => (
                         <div key={`${f.ruleId}-${i}`} className="mt-1">
                           <p className="font-semibold text-status-critical">{f.message}</p>

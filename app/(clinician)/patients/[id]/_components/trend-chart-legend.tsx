@@ -14,6 +14,12 @@ export function TrendChartLegend({ model }: { model: TrendChartModel }) {
             <span aria-hidden="true" className="font-bold text-[#D55E00]">✕</span> excluded ({model.excluded.length}, hover for why)
           </>
         ) : null}
+        {model.weekly.length > 0 ? (
+          <>
+            {" · "}
+            <span aria-hidden="true" className="font-bold text-[#7A2E6B]">━</span> weekly mean of daily values
+          </>
+        ) : null}
         {model.baseline ? ` · dashed: baseline ${formatNumber(model.baseline.value)} (${formatDate(model.baseline.date)})` : " · no baseline"}
         {model.thresholds.length > 0 ? ` · dotted: response thresholds (${model.thresholds.map((t) => t.label).join(", ")})` : ""}
         {model.hiddenBefore > 0 ? ` · ${model.hiddenBefore} older value${model.hiddenBefore === 1 ? "" : "s"} in the table` : ""}

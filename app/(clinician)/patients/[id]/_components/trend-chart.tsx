@@ -13,11 +13,14 @@ import { TrendTooltip, type TrendRow } from "./trend-tooltip";
 const VALUE_COLOUR = "#0072B2";
 const EXCLUDED_COLOUR = "#D55E00";
 const THRESHOLD_COLOUR = "#007A5A";
+// Weekly diary means: a dark reddish purple, distinct from the daily values and at least 3:1 on white.
+const WEEKLY_COLOUR = "#7A2E6B";
 
 function rowsOf(model: TrendChartModel): TrendRow[] {
   const rows: TrendRow[] = [
-    ...model.included.map((p) => ({ ...p, shown: p.plotValue, excludedShown: null })),
-    ...model.excluded.map((p) => ({ ...p, shown: null, excludedShown: p.plotValue })),
+    ...model.included.map((p) => ({ day: p.day, shown: p.plotValue, excludedShown: null, weeklyMean: null, point: p })),
+    ...model.excluded.map((p) => ({ day: p.day, shown: null, excludedShown: p.plotValue, weeklyMean: null, point: p })),
+    ...model.weekly.map((w) => ({ day: w.day, shown: null, excludedShown: null, weeklyMean: w.mean, weekly: w })),
   ];
   return rows.sort((a, b) => a.day - b.day);
 }
@@ -27,7 +30,8 @@ const DENSE_POINTS = 40;
 
 function IncludedDot(props: DotItemDotProps & { dense?: boolean }) {
   const { cx, cy, payload, index, dense } = props as DotItemDotProps & { payload: TrendRow; dense?: boolean };
-  if (cx === undefined || cy === undefined || payload.shown === null) return <g key={`p-${index}`} />;
+  const point = payload.point;
+  if (cx === undefined || cy === undefined || payload.shown === null || !point) return <g key={`p-${index}`} />;
   return (
     <circle
       key={`p-${index}`}
@@ -35,22 +39,23 @@ function IncludedDot(props: DotItemDotProps & { dense?: boolean }) {
       cx={cx}
       cy={cy}
       r={dense ? 2.5 : 4}
-      fill={payload.preliminary ? "#ffffff" : VALUE_COLOUR}
+      fill={point.preliminary ? "#ffffff" : VALUE_COLOUR}
       stroke={VALUE_COLOUR}
       strokeWidth={dense ? 1 : 2}
     >
-      <title>{`${payload.date}: ${formatNumber(payload.value)}${payload.preliminary ? " (preliminary)" : ""}`}</title>
+      <title>{`${point.date}: ${formatNumber(point.value)}${point.preliminary ? " (preliminary)" : ""}`}</title>
     </circle>
   );
 }
 
 function ExcludedMark(props: DotItemDotProps) {
   const { cx, cy, payload, index } = props as DotItemDotProps & { payload: TrendRow };
-  if (cx === undefined || cy === undefined || payload.excludedShown === null) return <g key={`x-${index}`} />;
+  const point = payload.point;
+  if (cx === undefined || cy === undefined || payload.excludedShown === null || !point) return <g key={`x-${index}`} />;
   const s = 5;
   return (
     <g key={`x-${index}`} data-testid="chart-point-excluded" stroke={EXCLUDED_COLOUR} strokeWidth={2.5}>
-      <title>{`Excluded ${payload.date}: ${formatNumber(payload.value)}${payload.reason ? `, ${payload.reason}` : ""}`}</title>
+      <title>{`Excluded ${point.date}: ${formatNumber(point.value)}${point.reason ? `, ${point.reason}` : ""}`}</title>
       <line x1={cx - s} y1={cy - s} x2={cx + s} y2={cy + s} />
       <line x1={cx - s} y1={cy + s} x2={cx + s} y2={cy - s} />
       {/* A wider transparent target so the hover title is easy to reach. */}
@@ -117,6 +122,9 @@ export function TrendChart({ model }: { model: TrendChartModel }) {
               />
             ))}
             <Line type="linear" dataKey="shown" name={model.title} stroke={VALUE_COLOUR} strokeWidth={dense ? 1.25 : 2} connectNulls dot={(props: DotItemDotProps) => <IncludedDot {...props} key={`p-${props.index}`} dense={dense} />} activeDot={{ r: 6 }} isAnimationActive={false} />
+            {model.weekly.length > 0 ? (
+              <Line type="linear" dataKey="weeklyMean" name="Weekly mean" stroke={WEEKLY_COLOUR} strokeWidth={2.5} connectNulls dot={false} activeDot={false} isAnimationActive={false} />
+            ) : null}
             <Line type="linear" dataKey="excludedShown" name="Excluded" stroke="none" dot={ExcludedMark} activeDot={false} isAnimationActive={false} legendType="none" />
             <Tooltip content={<TrendTooltip title={model.title} />} isAnimationActive={false} />
           </ComposedChart>

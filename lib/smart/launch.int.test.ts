@@ -9,12 +9,13 @@ import { handlePatientViewRequest, type PatientApiDeps } from "../fhir/patient-a
 import type { ApiErrorBody, PatientViewResponse } from "../fhir/patient-record-types";
 import { FHIR_BASE_PATH, FIXTURE_IDS, startSandbox, type RunningSandbox } from "../sandbox";
 import { smartConfig } from "./config";
+import { auditSink } from "./audit";
 import { deriveKey } from "./crypto";
 import { handleCallback, handleLaunch, type LaunchDeps } from "./launch";
 import { SessionStore } from "./session-store";
 
 const APP = "http://127.0.0.1:3999";
-const { dermatologist, clinicLead, patientA, patientB } = FIXTURE_IDS;
+const { dermatologist, clinicLead, quality, patientA, patientB } = FIXTURE_IDS;
 
 let sandbox: RunningSandbox;
 let db: TestDatabase;
@@ -26,7 +27,7 @@ beforeAll(async () => {
   sandbox = await startSandbox({ port: 0 });
   const { startTestDatabase } = await import("../db/testing");
   db = await startTestDatabase();
-  deps = { store: new SessionStore(db.prisma, deriveKey("integration-test-secret-0123456789abcdef")), config: smartConfig({}) };
+  deps = { store: new SessionStore(db.prisma, deriveKey("integration-test-secret-0123456789abcdef")), config: smartConfig({}), audit: auditSink(db.prisma) };
 });
 
 afterAll(async () => {
@@ -132,9 +133,27 @@ describe("EHR launch through fhirclient with the Web Request adapter", () => {
     await expect.poll(() => db.prisma.session.findUnique({ where: { id: stale.id } })).toBeNull();
   });
 
-  it("lands a standalone clinic-lead launch (no patient) on the panel", async () => {
+  it("lands a standalone clinic-lead launch (no patient) on the panel, a quality analyst on the reports", async () => {
     const { location } = await launch({ standalone: true, practitioner: clinicLead });
     expect(location).toBe(`${APP}/panel`);
+    expect((await launch({ standalone: true, practitioner: quality })).location).toBe(`${APP}/reports`);
+  });
+
+  it("records each launch in the audit log without patient data", async () => {
+    const before = await db.prisma.auditEvent.count({ where: { action: "launch" } });
+    await launch();
+    const events = await db.prisma.auditEvent.findMany({ where: { action: "launch" }, orderBy: { id: "desc" }, take: 1 });
+    expect(await db.prisma.auditEvent.count({ where: { action: "launch" } })).toBe(before + 1);
+    expect(events[0]).toMatchObject({ actor: `Practitioner/${dermatologist}`, role: "dermatologist", outcome: "success" });
+    expect(JSON.stringify(events[0]!.detail)).not.toContain(patientA);
+  });
+
+  it("marks the cookie Secure when the app is served over https", async () => {
+    const httpsDeps = { ...deps, config: { ...deps.config, appBaseUrl: "https://app.example.org" } };
+    const params = new URLSearchParams({ iss: sandbox.fhirBase, launch: sandbox.createLaunch(dermatologist, patientA) });
+    const res = await handleLaunch(new Request(`http://10.0.0.1:3000/launch?${params}`), httpsDeps);
+    expect(res.headers.get("set-cookie")).toMatch(/HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/);
+    expect(new URL(res.headers.get("location")!).searchParams.get("redirect_uri")).toBe("https://app.example.org/callback");
   });
 });
 

@@ -8,6 +8,7 @@ import { prisma } from "../db/client";
 import { smartConfig } from "./config";
 import { sessionKey } from "./crypto";
 import type { LaunchDeps } from "./launch";
+import { auditSink } from "./audit";
 import { SessionStore } from "./session-store";
 
 export function logEvent(event: string, fields: Record<string, string | number | boolean | null>): void {
@@ -17,12 +18,5 @@ export function logEvent(event: string, fields: Record<string, string | number |
 
 export function smartDeps(): LaunchDeps {
   const db = prisma();
-  return {
-    store: new SessionStore(db, sessionKey()),
-    config: smartConfig(),
-    log: logEvent,
-    audit: async (entry) => {
-      await db.auditEvent.create({ data: { actor: entry.actor, role: entry.role, action: entry.action, outcome: entry.outcome, detail: entry.detail as object } });
-    },
-  };
+  return { store: new SessionStore(db, sessionKey()), config: smartConfig(), log: logEvent, audit: auditSink(db) };
 }

@@ -121,6 +121,14 @@ describe("EHR launch through fhirclient with the Web Request adapter", () => {
     expect(missing.headers.get("location")).toBe(`${APP}/relaunch?reason=missing-iss`);
   });
 
+  it("sends a launch from an allowed but unreachable EHR to the relaunch screen and keeps no session", async () => {
+    const before = await db.prisma.session.count();
+    const res = await handleLaunch(new Request(`${APP}/launch?iss=${encodeURIComponent("http://127.0.0.1:9/fhir")}&launch=x`), deps);
+    expect(res.headers.get("location")).toBe(`${APP}/relaunch?reason=discovery-failed`);
+    expect(res.headers.get("set-cookie")).toMatch(/^ejm_session=; .*Max-Age=0/);
+    expect(await db.prisma.session.count()).toBeLessThanOrEqual(before);
+  });
+
   it("replaces the browser's previous session on a new launch and deletes expired rows", async () => {
     const first = await launch();
     const firstId = first.cookie.split("=")[1]!;

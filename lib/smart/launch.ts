@@ -97,13 +97,9 @@ export async function handleLaunch(request: Request, deps: LaunchDeps): Promise<
   if (previous) await store.delete(previous);
   void store.deleteExpired().catch(() => undefined);
 
-  let discovery: SmartConfiguration;
-  try {
-    discovery = await discover(iss, deps.fetch ?? fetch);
-  } catch {
-    deps.log?.("launch-failed", { reason: "discovery-failed" });
-    return relaunchRedirect(request, config, "discovery-failed");
-  }
+  // smart-configuration gives scopes_supported for the scope list; without it fhirclient still finds the
+  // endpoints in the CapabilityStatement (older servers), and fails the launch if neither exists.
+  const discovery: SmartConfiguration = await discover(iss, deps.fetch ?? fetch).catch(() => ({}));
 
   const session = await store.create(config.sessionTtlSeconds, iss);
   const secure = new URL(appBase(request, config)).protocol === "https:";

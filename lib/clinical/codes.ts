@@ -43,9 +43,11 @@ const l = (key: LabKey): Concept => ({ domain: "lab", key });
 const th = (key: string, therapyClass: TherapyClass): Concept => ({ domain: "therapy", key, therapyClass });
 
 /** Built-in concept table keyed by `system|code`. */
-const TABLE = new Map<string, Concept>();
+const TABLE = new Map<string, Map<string, Concept>>();
 function add(system: string, codes: string[], concept: Concept): void {
-  for (const code of codes) TABLE.set(`${system}|${code}`, concept);
+  let bySystem = TABLE.get(system);
+  if (!bySystem) TABLE.set(system, (bySystem = new Map()));
+  for (const code of codes) bySystem.set(code, concept);
 }
 
 // 1. Measures: the app's own CodeSystem (no LOINC/SNOMED code exists for these instruments).
@@ -258,7 +260,20 @@ const KEYWORDS: Record<KeywordDomain, Keyword[]> = {
   vaccine: VACCINE_KEYWORDS,
 };
 
+/** Texts repeat across patients (the same display on every record): remember their outcome. */
+const TEXT_CACHE: Record<KeywordDomain, Map<string, Concept | null>> = { observation: new Map(), drug: new Map(), procedure: new Map(), vaccine: new Map() };
+const TEXT_CACHE_LIMIT = 50_000;
+
 export function matchText(text: string, domain: KeywordDomain): Concept | null {
+  const cache = TEXT_CACHE[domain];
+  const cached = cache.get(text);
+  if (cached !== undefined) return cached;
+  const concept = matchTextUncached(text, domain);
+  if (cache.size < TEXT_CACHE_LIMIT) cache.set(text, concept);
+  return concept;
+}
+
+function matchTextUncached(text: string, domain: KeywordDomain): Concept | null {
   const lower = text.toLowerCase();
   for (const kw of KEYWORDS[domain]) {
     for (const w of kw.words) if (containsWord(lower, w)) return kw.concept;
@@ -324,20 +339,20 @@ export function matchConcept(codeable: unknown, mappings: MappingIndex, domain: 
     const c = asRecord(raw);
     if (!c || typeof c.system !== "string" || typeof c.code !== "string") continue;
     const system = normalizeSystem(c.system);
-    const code = c.code.trim();
+    const written = c.code;
+    const code = written.charCodeAt(0) === 32 || written.charCodeAt(written.length - 1) === 32 ? written.trim() : written;
     const display = typeof c.display === "string" ? c.display : null;
-    const key = `${system}|${code}`;
-    let concept = TABLE.get(key);
+    let concept = TABLE.get(system)?.get(code);
     if (!concept && system === NDC) {
       const productKey = ndcProductKey(code);
-      if (productKey) concept = TABLE.get(`${NDC}|${productKey}`);
+      if (productKey) concept = TABLE.get(NDC)?.get(productKey);
     }
     if (!concept && system === ATC) {
       for (const [prefix, prefixConcept] of ATC_PREFIXES) if (code.startsWith(prefix)) concept = prefixConcept;
     }
     if (concept) return { concept, how: "system-code", system, code, display };
     if (!mapped && mappings.size > 0) {
-      const siteConcept = mappings.get(key);
+      const siteConcept = mappings.get(`${system}|${code}`);
       if (siteConcept) mapped = { concept: siteConcept, how: "site-mapping", system, code, display };
     }
   }

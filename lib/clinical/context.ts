@@ -13,6 +13,8 @@ export interface EvalContext {
   matches: Map<string, CodeMatchSummary>;
   /** Ruxolitinib resources whose route could not be decided (data-quality flag). */
   routeUnknown: Array<{ resource: string; date: IsoDate }>;
+  /** Tally code matches for the code-coverage view (skipped when details are not asked for). */
+  collectMatches: boolean;
 }
 
 export function note(ctx: EvalContext, resource: string, issue: string, detail: string): void {
@@ -29,6 +31,7 @@ export function tallyMatch(
   how: MatchHow | null,
   noteText?: string,
 ): void {
+  if (!ctx.collectMatches) return;
   const id = concept ? conceptId(concept) : null;
   const key = `${resourceType}|${system ?? ""}|${code ?? ""}|${id ?? ""}|${code === null ? (display ?? "") : ""}`;
   const existing = ctx.matches.get(key);

@@ -48,12 +48,13 @@ interface Collected {
   json: Json;
   type: string;
   fullUrl: string | null;
-  label: string;
+  position: number;
 }
 
-function labelOf(type: string, json: Json, fullUrl: string | null, position: number): string {
-  const id = str(json.id);
-  return id ? `${type}/${id}` : (fullUrl ?? `${type}/#${position}`);
+/** How a resource is named in notes: Type/id, else its fullUrl, else its place in the input. */
+function labelOf(c: Collected): string {
+  const id = str(c.json.id);
+  return id ? `${c.type}/${id}` : (c.fullUrl ?? `${c.type}/#${c.position}`);
 }
 
 /** Flattens Bundles (transaction, collection, searchset) and checks every item has a resourceType. */
@@ -81,7 +82,7 @@ function collect(input: Iterable<InputItem>, notes: DataQualityNote[]): Collecte
       }
       return;
     }
-    out.push({ json, type, fullUrl, label: labelOf(type, json, fullUrl, position) });
+    out.push({ json, type, fullUrl, position });
   };
   for (const item of input) visit(item, null, 0);
   return out;
@@ -131,7 +132,7 @@ export function evaluateResources(resources: Iterable<InputItem>, opts: Evaluate
     } else if (c.type === "Patient") {
       const patientId = id ?? c.fullUrl;
       if (!patientId) {
-        globalNotes.push({ resource: c.label, issue: "no-id", detail: "Patient has no id and no fullUrl." });
+        globalNotes.push({ resource: labelOf(c), issue: "no-id", detail: "Patient has no id and no fullUrl." });
         continue;
       }
       if (!id && c.fullUrl) aliases.set(c.fullUrl, `Patient/${patientId}`);
@@ -140,7 +141,7 @@ export function evaluateResources(resources: Iterable<InputItem>, opts: Evaluate
   }
 
   const orphans = new Map<string, Json>();
-  const patientOfObservation = new Map<Json, PatientBucket>();
+  const panels: Array<[Json, PatientBucket]> = [];
   for (const c of collected) {
     if (!PATIENT_TYPES.has(c.type)) continue;
     const subject = rec(subjectOf(c));
@@ -148,11 +149,11 @@ export function evaluateResources(resources: Iterable<InputItem>, opts: Evaluate
     const resolved = reference ? resolveReference(reference, aliases) : null;
     if (!resolved || !resolved.startsWith("Patient/") || resolved.length <= 8) {
       if (c.type === "Observation" && !subject) {
-        orphans.set(c.label, c.json); // may be a panel member that inherits the panel's subject
+        orphans.set(labelOf(c), c.json); // may be a panel member that inherits the panel's subject
         continue;
       }
       globalNotes.push({
-        resource: c.label,
+        resource: labelOf(c),
         issue: subject ? "unresolved-subject" : "no-subject",
         detail: subject ? `Subject reference "${reference ?? "(none)"}" does not resolve to a Patient.` : `${c.type} has no ${c.type === "Immunization" ? "patient" : "subject"}.`,
       });
@@ -161,7 +162,7 @@ export function evaluateResources(resources: Iterable<InputItem>, opts: Evaluate
     const bucket = bucketFor(resolved.slice(8));
     if (c.type === "Observation") {
       bucket.observations.push(c.json);
-      patientOfObservation.set(c.json, bucket);
+      if (Array.isArray(c.json.hasMember) && c.json.hasMember.length > 0) panels.push([c.json, bucket]);
     } else if (MED_KINDS.has(c.type)) bucket.medications.push({ json: c.json, kind: c.type as MedicationKind });
     else if (c.type === "Immunization") bucket.immunizations.push(c.json);
     else bucket.procedures.push(c.json);
@@ -169,9 +170,8 @@ export function evaluateResources(resources: Iterable<InputItem>, opts: Evaluate
 
   // Panels: members without a subject or a date take the panel's.
   const panelDates = new Map<Json, string>();
-  for (const [panel, bucket] of patientOfObservation) {
+  for (const [panel, bucket] of panels) {
     const members = arr(panel.hasMember);
-    if (members.length === 0) continue;
     const panelDate = str(panel.effectiveDateTime) ?? str(rec(panel.effectivePeriod)?.start) ?? str(panel.issued);
     for (const m of members) {
       const reference = str(rec(m)?.reference);
@@ -219,7 +219,7 @@ interface BucketOptions {
 }
 
 function evaluateBucket(bucket: PatientBucket, o: BucketOptions): PatientEvaluation {
-  const ctx: EvalContext = { asOf: o.asOf, asOfDay: o.asOfDay, rules: o.rules, mappings: o.mappings, notes: [], matches: new Map(), routeUnknown: [] };
+  const ctx: EvalContext = { asOf: o.asOf, asOfDay: o.asOfDay, rules: o.rules, mappings: o.mappings, notes: [], matches: new Map(), routeUnknown: [], collectMatches: o.details };
   try {
     return evaluateBucketUnsafe(bucket, ctx, o);
   } catch (error) {

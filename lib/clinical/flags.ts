@@ -3,12 +3,27 @@ import { DEFAULT_RULES, type CheckpointRule, type RuleSet } from "./rules";
 import type { Flag } from "./types";
 
 const PLACEHOLDER = /\{(\w+)\}/g;
+/** Templates split once into literal text (even indexes) and placeholder names (odd indexes). */
+const TEMPLATES = new Map<string, string[]>();
+
+function parts(template: string): string[] {
+  let p = TEMPLATES.get(template);
+  if (!p) {
+    p = template.split(PLACEHOLDER);
+    if (TEMPLATES.size < 1000) TEMPLATES.set(template, p);
+  }
+  return p;
+}
 
 export function fillMessage(template: string, params: Readonly<Record<string, string | number>>): string {
-  return template.replace(PLACEHOLDER, (whole, key: string) => {
+  const p = parts(template);
+  let out = p[0] ?? "";
+  for (let i = 1; i < p.length; i += 2) {
+    const key = p[i]!;
     const v = params[key];
-    return v === undefined ? whole : String(v);
-  });
+    out += (v === undefined ? `{${key}}` : String(v)) + (p[i + 1] ?? "");
+  }
+  return out;
 }
 
 export function ruleFlag(

@@ -153,6 +153,7 @@ export function normalizeObservations(observations: readonly Json[], ctx: EvalCo
     const match = matchConcept(obs.code, ctx.mappings, "observation");
     const components = arr(obs.component);
     if (!match && components.length === 0) {
+      if (!ctx.collectMatches) continue;
       const first = rec(arr(rec(obs.code)?.coding)[0]);
       tallyMatch(ctx, "Observation", str(first?.system), str(first?.code), str(first?.display) ?? str(rec(obs.code)?.text), null, null, "no concept");
       continue;

@@ -147,3 +147,34 @@ describe("details the names do not carry", () => {
     ]));
   });
 });
+
+describe("courses and history details", () => {
+  it("takes the start from boundsPeriod.start over authoredOn and names that resource", () => {
+    const r = evaluateFixture("upadacitinib-bounds-period-start-courses-1.json");
+    expect(r.courses[0]).toMatchObject({ start: "2026-03-02", startSource: expect.stringMatching(/^MedicationRequest\//) });
+  });
+
+  it("ends a stopped course at its period end and does not attribute later data to it", () => {
+    const r = evaluateFixture("upadacitinib-stopped-at-week6-week16-not-assessable.json");
+    expect(r.courses[0]!.end).toBe("2026-04-13");
+    expect(r.courses[0]!.weekAtAsOf).toBeNull();
+    expect(r.courses[0]!.labs.map((l) => l.requirement)).not.toContain("week-12:lipids");
+  });
+
+  it("builds the prior-therapy timeline with route deciding tacrolimus", () => {
+    const r = evaluateFixture("upadacitinib-with-prior-therapies-courses-1.json");
+    expect(r.therapyHistory!.map((t) => [t.therapyClass, t.name])).toEqual([
+      ["topical-calcineurin-inhibitor", "tacrolimus"],
+      ["systemic-immunosuppressant", "tacrolimus"],
+      ["phototherapy", "phototherapy"],
+      ["topical-corticosteroid", "topical corticosteroid"],
+      ["biologic", "dupilumab"],
+      ["jak-ad", "upadacitinib"],
+    ]);
+  });
+
+  it("gives panel members without subject or date the panel's", () => {
+    const r = evaluateFixture("upadacitinib-panel-members-without-subject-week16-responded.json");
+    expect(r.trends!.easi!.points.map((p) => [p.date, p.value])).toEqual([["2026-02-25", 24], ["2026-06-22", 6]]);
+  });
+});

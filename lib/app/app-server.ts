@@ -44,6 +44,15 @@ function runToCompletion(command: string, args: string[], env: Record<string, st
   });
 }
 
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (!child.pid) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // the group is already gone
+  }
+}
+
 async function waitForHealth(url: string, exited: Promise<number>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let stopped = false;
@@ -69,8 +78,10 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   if (database.appliedNow.length) log(`Applied migrations: ${database.appliedNow.join(", ")}`);
   const host = options.host ?? "127.0.0.1";
   const args = [nextBin(), options.dev ? "dev" : "start", "--port", String(options.port), "--hostname", host];
+  // Its own process group, so stopping it also stops the next-server worker it forks.
   const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
+    detached: true,
     stdio: options.stdio ?? "inherit",
     env: { ...baseEnv, DATABASE_URL: database.url, EJM_DATABASE_MODE: database.mode, NEXT_TELEMETRY_DISABLED: "1" },
   });
@@ -80,11 +91,13 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const killTimer = setTimeout(() => child.kill("SIGKILL"), 5000);
+        signalGroup(child, "SIGTERM");
+        const killTimer = setTimeout(() => signalGroup(child, "SIGKILL"), 5000);
         await exited;
         clearTimeout(killTimer);
       }
+      // The group may outlive its leader for a moment; make sure no worker keeps the port.
+      signalGroup(child, "SIGKILL");
       await database.stop();
     })());
   try {

@@ -9,7 +9,7 @@ export interface DemoStackOptions {
   dataDir?: string;
   patients?: number;
   seed?: number;
-  /** The cohort's "today"; the app evaluates at the real today unless CLINIC_AS_OF is set for it. */
+  /** The cohort's "today", also pinned as the app's (CLINIC_AS_OF) so its verdicts match the data's day. */
   asOf?: string;
   dev?: boolean;
   quiet?: boolean;

@@ -24,6 +24,11 @@ const SECTIONS: SectionSpec[] = [
     placeholders: [{ figure: "engine: evaluate 10,000 patients (~1.2 M observations), one core", target: "< 3 s" }],
   },
   {
+    file: "cohort.ts",
+    exportName: "benchCohort",
+    placeholders: [{ figure: "cohort generator: 10,000 patients to NDJSON", target: "(informational)" }],
+  },
+  {
     file: "ingest.ts",
     exportName: "benchIngest",
     placeholders: [{ figure: "ingest: NDJSON to PostgreSQL vs raw COPY", target: ">= 0.7 of raw COPY" }],

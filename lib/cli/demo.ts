@@ -7,13 +7,15 @@ const sandboxPort = Number(process.env.SANDBOX_PORT) || 4100;
 const patients = Number(process.env.SANDBOX_PATIENTS) || 60;
 const seed = Number(process.env.SANDBOX_SEED) || 42;
 const dev = process.argv.includes("--dev");
+// The cohort is generated up to today, so the demo shows courses at every stage as of now.
+const today = new Date().toISOString().slice(0, 10);
 
 if (!dev) await ensureProductionBuild();
-const stack = await startDemoStack({ appPort, sandboxPort, patients, seed, dev, quiet: false });
+const stack = await startDemoStack({ appPort, sandboxPort, patients, seed, asOf: today, dev, quiet: false });
 console.log(`
 Eczema JAK Monitor demo is running.
   App:             ${stack.appUrl}
-  Sandbox EHR:     ${stack.sandbox.origin} (FHIR base ${stack.sandbox.fhirBase}, ${patients} synthetic patients, seed ${seed})
+  Sandbox EHR:     ${stack.sandbox.origin} (FHIR base ${stack.sandbox.fhirBase}, ${patients} synthetic patients, seed ${seed}, data up to ${today})
 
   Open the EHR launcher to start: ${stack.sandbox.launcherUrl}
   (pick a dermatologist and a patient for an EHR launch, or a clinic lead / quality analyst for a standalone launch)

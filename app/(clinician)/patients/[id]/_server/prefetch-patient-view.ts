@@ -7,11 +7,11 @@
 import "server-only";
 import type { QueryClient } from "@tanstack/react-query";
 import { headers } from "next/headers";
-import { prisma } from "@/lib/db/client";
 import { handlePatientViewRequest } from "@/lib/fhir/patient-api";
 import type { PatientViewResponse } from "@/lib/fhir/patient-record-types";
 import { patientViewQueryOptions, patientViewUrl } from "@/lib/patient-view/patient-view-query";
-import { logEvent, smartDeps } from "@/lib/smart/server";
+import { patientViewDeps } from "@/lib/fhir/server";
+import { logEvent } from "@/lib/smart/server";
 
 export async function prefetchPatientView(queryClient: QueryClient, patientId: string): Promise<void> {
   try {
@@ -20,19 +20,7 @@ export async function prefetchPatientView(queryClient: QueryClient, patientId: s
     // Without a session cookie the answer is a 401 the client will fetch and show anyway.
     if (!cookie) return;
     const request = new Request(new URL(patientViewUrl(patientId), "http://app.internal"), { headers: { cookie } });
-    const deps = smartDeps();
-    const response = await handlePatientViewRequest(request, patientId, {
-      store: deps.store,
-      config: deps.config,
-      log: (event, fields) => logEvent(event, fields),
-      codeMappings: async () =>
-        (await prisma().codeMapping.findMany({ select: { system: true, code: true, concept: true, display: true } })).map((m) => ({
-          system: m.system,
-          code: m.code,
-          concept: m.concept,
-          ...(m.display ? { display: m.display } : {}),
-        })),
-    });
+    const response = await handlePatientViewRequest(request, patientId, patientViewDeps());
     if (response.status !== 200) return;
     queryClient.setQueryData(patientViewQueryOptions(patientId).queryKey, (await response.json()) as PatientViewResponse);
   } catch (error) {

@@ -1,13 +1,11 @@
 /** The real Synthea transaction Bundle (shared/fixtures): urn:uuid references, no JAK, generic pain. */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { SYNTHEA_CHILD_AD, sharedFixturePath } from "../testing/shared-fixtures";
 import { evaluateResources } from "./evaluate";
 
-const path = join(import.meta.dirname, "..", "..", "..", "shared", "fixtures", "synthea-child-atopic-dermatitis.json");
-
-describe.skipIf(!existsSync(path))("Synthea child with atopic dermatitis", () => {
-  const bundle: unknown = existsSync(path) ? JSON.parse(readFileSync(path, "utf8")) : null;
+describe("Synthea child with atopic dermatitis", () => {
+  const bundle: unknown = JSON.parse(readFileSync(sharedFixturePath(SYNTHEA_CHILD_AD), "utf8"));
   const output = evaluateResources([bundle], { asOf: "2026-11-01" });
   const patient = output.patients[0]!;
 

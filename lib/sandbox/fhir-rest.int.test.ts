@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SYNTHEA_CHILD_AD, sharedFixturePath } from "../testing/shared-fixtures";
 import type { Bundle, Observation } from "@medplum/fhirtypes";
 import { BULK_CLIENT_ID, createBackendClientKeys, FIXTURE_IDS, startSandbox, type BackendClientKeys, type RunningSandbox } from "./index";
 import { requestBackendToken, signClientAssertion } from "./testing/backend-client";
 
-const SYNTHEA_FIXTURE = "/work/shared/fixtures/synthea-child-atopic-dermatitis.json";
+const SYNTHEA_FIXTURE = sharedFixturePath(SYNTHEA_CHILD_AD);
 
 let sandbox: RunningSandbox;
 let keys: BackendClientKeys;

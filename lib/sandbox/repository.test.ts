@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseSearchRequest } from "@medplum/core";
 import { describe, expect, it } from "vitest";
+import { SYNTHEA_CHILD_AD, sharedFixturePath } from "../testing/shared-fixtures";
 import type { Bundle, Observation } from "@medplum/fhirtypes";
 import { splitTypeFilters } from "./bulk";
 import { sandboxFixtureResources, FIXTURE_IDS } from "./fixtures";
@@ -10,7 +11,7 @@ import { loadTransactionBundle } from "./seed";
 describe("SandboxRepository", () => {
   it("loads the real-world Synthea transaction Bundle and indexes its patient compartment", async () => {
     const repo = new SandboxRepository();
-    const bundle = JSON.parse(readFileSync("/work/shared/fixtures/synthea-child-atopic-dermatitis.json", "utf8")) as Bundle;
+    const bundle = JSON.parse(readFileSync(sharedFixturePath(SYNTHEA_CHILD_AD), "utf8")) as Bundle;
     const result = await loadTransactionBundle(repo, bundle);
     const patientId = result.entry?.[0]?.response?.location?.split("/")[1] ?? "";
     expect(patientId).not.toBe("");

@@ -64,6 +64,11 @@ test.describe("dermatologist view", () => {
     await expect(checkpoints).toContainText(/not responded/i);
     const labs = page.getByRole("region", { name: "Safety labs" });
     await expect(labs).toContainText(/overdue/i);
+
+    // The Patient tab leads back to the patient in context while the session lasts.
+    await page.goto("/");
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Patient", exact: true }).click();
+    await page.waitForURL(new RegExp(`/patients/${patient.id}$`));
   });
 
   test("another patient's id in the URL is refused", async ({ page }) => {

@@ -3,6 +3,7 @@
  * and evaluatePatient. An evaluation is a pure function of (resources, asOf, rules, code mappings).
  */
 import type { Resource } from "@medplum/fhirtypes";
+import { abnormalChecks } from "./abnormal";
 import type { PickedValue, Series } from "./baseline";
 import { evaluateCheckpoint, courseBaselines, type SeriesByMeasure } from "./checkpoints";
 import { indexMappings, type MappingIndex } from "./codes";
@@ -304,9 +305,10 @@ function evaluateCourse(
     checkpoints.push(evaluation);
     if (evaluation.verdict === "not-responded") flags.push(checkpointFlag(rule, drug.label, index));
   }
-  const labs = labChecklist({ course, drug, index: labIndex, asOfDay, rules, gender, birthDate });
+  const abnormal = abnormalChecks(course, drug, asOfDay, rules);
+  const labs = labChecklist({ course, drug, index: labIndex, asOfDay, rules, gender, birthDate, abnormal });
   flags.push(...labChecklistFlags(course, index, drug, labs, labIndex, asOfDay, rules));
-  flags.push(...abnormalLabFlags(course, index, drug, labIndex, asOfDay, rules));
+  flags.push(...abnormalLabFlags(course, index, drug, labIndex, asOfDay, rules, abnormal));
   flags.push(...labUnitFlags(course, index, labIndex, asOfDay, rules));
   flags.push(...creamFlags(course, index, bsa, birthDate, asOfDay, rules));
   flags.push(...vaccinationFlags(course, index, drug, vaccines, asOfDay, rules));

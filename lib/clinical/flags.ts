@@ -38,6 +38,11 @@ export function ruleFlag(
   return Object.assign(flag, stripUndefined(extra));
 }
 
+/** The severity a rule's flag would carry (same fallback as ruleFlag). */
+export function ruleSeverity(rules: RuleSet, ruleId: string): Flag["severity"] {
+  return (rules.rules[ruleId] ?? DEFAULT_RULES.rules[ruleId])?.severity ?? "info";
+}
+
 export function checkpointFlag(rule: CheckpointRule, drugLabel: string, course: number): Flag {
   return {
     ruleId: rule.ruleId,

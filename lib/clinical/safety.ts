@@ -2,6 +2,7 @@
  * Safety flags of a course (clinical-reference 6): abnormal lab values against label thresholds, the
  * ruxolitinib cream BSA and quantity limits, missing/overdue labs, vaccination.
  */
+import { abnormalChecks, fmt, type AbnormalCheck } from "./abnormal";
 import type { Series } from "./baseline";
 import type { Course } from "./courses";
 import { ageOn } from "./dates";
@@ -12,7 +13,6 @@ import type { DrugRules, RuleSet } from "./rules";
 import type { Flag, LabKey, LabRequirementStatus } from "./types";
 import type { VaccineEvent } from "./vaccination";
 
-const LAB_NAMES: Partial<Record<LabKey, string>> = { alt: "ALT", ast: "AST" };
 const REQUIREMENT_NAMES: Record<string, string> = {
   "tb-screen": "TB screening",
   "hbv-screen": "hepatitis B screening (HBsAg and anti-HBc)",
@@ -24,43 +24,22 @@ const REQUIREMENT_NAMES: Record<string, string> = {
 };
 const PHASE_NAMES: Record<string, string> = { baseline: "baseline", "week-4": "week-4", "week-12": "week-12", periodic: "periodic" };
 
-function fmt(n: number): string {
-  return String(Math.round(n * 100) / 100);
-}
-
 function resultsIn(index: LabIndex, lab: LabKey, fromDay: number, toDay: number): LabResult[] {
   const list = index.get(lab);
   if (!list) return [];
   return list.filter((r) => r.day >= fromDay && r.day <= toDay && r.value !== null);
 }
 
-export function abnormalLabFlags(course: Course, courseIndex: number, drug: DrugRules, index: LabIndex, asOfDay: number, rules: RuleSet): Flag[] {
+/** One flag per result that breaks a check of abnormalChecks (abnormal.ts), in the checks' order. */
+export function abnormalLabFlags(course: Course, courseIndex: number, drug: DrugRules, index: LabIndex, asOfDay: number, rules: RuleSet, checks: readonly AbnormalCheck[] = abnormalChecks(course, drug, asOfDay, rules)): Flag[] {
   const flags: Flag[] = [];
-  if (course.route !== "oral") return flags;
-  const t = rules.thresholds;
-  const from = course.startDay - rules.labWindows.baselineLookbackDays;
-  const to = Math.min(asOfDay, course.endDay ?? Number.POSITIVE_INFINITY);
-  const params = (r: LabResult, extra: Record<string, string | number> = {}) => ({ value: fmt(r.value!), date: r.date, drug: drug.label, ...extra });
-  const push = (ruleId: string, r: LabResult, extra?: Record<string, string | number>) =>
-    flags.push(ruleFlag(rules, ruleId, params(r, extra), { resource: r.resource, course: courseIndex }));
-
-  for (const r of resultsIn(index, "anc", from, to)) if (r.value! < t.ancCritical) push("abnormal.anc-low", r);
-  for (const r of resultsIn(index, "alc", from, to)) if (r.value! < t.alcCritical) push("abnormal.alc-low", r);
-  for (const r of resultsIn(index, "hemoglobin", from, to)) if (r.value! < t.hemoglobinCritical) push("abnormal.hemoglobin-low", r);
-  for (const lab of ["alt", "ast"] as const) {
-    for (const r of resultsIn(index, lab, from, to)) {
-      if (r.referenceHigh !== null && r.referenceHigh > 0 && r.value! > t.transaminaseUlnMultiple * r.referenceHigh) {
-        push("abnormal.transaminase-high", r, { lab: LAB_NAMES[lab] ?? lab, uln: fmt(r.referenceHigh) });
+  for (const check of checks) {
+    for (const lab of check.labs) {
+      for (const r of resultsIn(index, lab, check.fromDay, check.toDay)) {
+        if (!check.test(r.value!, r)) continue;
+        const params = { value: fmt(r.value!), date: r.date, drug: drug.label, ...check.params?.(r) };
+        flags.push(ruleFlag(rules, check.ruleId, params, { resource: r.resource, course: courseIndex }));
       }
-    }
-  }
-  if (course.drug === "abrocitinib") {
-    for (const r of resultsIn(index, "platelets", course.startDay, to)) if (r.value! < t.plateletsCriticalAbrocitinib) push("abnormal.platelets-abrocitinib", r);
-    for (const r of resultsIn(index, "platelets", from, Math.min(course.startDay, asOfDay))) if (r.value! < t.plateletsBeforeAbrocitinib) push("abnormal.platelets-before-abrocitinib", r);
-    if (t.euAbrocitinibStart.enabled) {
-      const before = Math.min(course.startDay, asOfDay);
-      for (const r of resultsIn(index, "anc", from, before)) if (r.value! < t.euAbrocitinibStart.anc && r.value! >= t.ancCritical) push("abnormal.eu-abrocitinib-start-anc", r);
-      for (const r of resultsIn(index, "hemoglobin", from, before)) if (r.value! < t.euAbrocitinibStart.hemoglobin && r.value! >= t.hemoglobinCritical) push("abnormal.eu-abrocitinib-start-hemoglobin", r);
     }
   }
   return flags;

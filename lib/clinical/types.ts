@@ -99,6 +99,41 @@ export interface LabRequirementStatus {
   windowStart?: IsoDate;
   windowEnd?: IsoDate;
   occurrence?: number;
+  /**
+   * extra: the values behind `satisfiedBy` (done requirements only). Per group of the requirement, the
+   * satisfying result and the same-day results of the group's other labs (the rest of that CBC, ALT with
+   * AST, the lipid panel's members), in the group's lab order.
+   */
+  results?: LabRequirementResult[];
+}
+
+/** extra: one lab result that satisfied a requirement, as shown on the safety-lab checklist. */
+export interface LabRequirementResult {
+  resource: string;
+  date: IsoDate;
+  lab: LabKey;
+  /** "Platelets", "ALT", "IGRA", ... */
+  display: string;
+  /**
+   * A number in `unit` (the canonical unit of units.ts: 10*3/uL, g/dL, U/L, mg/dL, ...); for a qualitative
+   * result (IGRA, HBsAg, hCG, ...) "positive" | "negative" | "indeterminate"; null when the result carries no
+   * usable value (a panel reported without values, or a unit that could not be converted: see unitProblem).
+   */
+  value: number | string | null;
+  unit?: string;
+  /** Reference range upper limit in `unit` (ALT/AST are judged against it). */
+  referenceHigh?: number;
+  /** The unit as written when it could not be converted. */
+  unitProblem?: string;
+  /** Set when the value breaks a label threshold; the same rule raises an `abnormal-lab` flag. */
+  abnormal?: LabAbnormality;
+}
+
+export interface LabAbnormality {
+  ruleId: string;
+  severity: Severity;
+  /** The threshold in words, e.g. "< 1 x10*3/uL", "> 120 U/L (3 x ULN 40 U/L)". */
+  threshold: string;
 }
 
 export interface DoseChange {

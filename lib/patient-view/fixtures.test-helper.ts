@@ -50,7 +50,27 @@ export function upadacitinibNonResponderEvaluation(): PatientEvaluation {
         ],
         labs: [
           { requirement: "baseline:tb-screen", status: "missing", dueBy: "2026-06-04" },
-          { requirement: "baseline:cbc", status: "done", dueBy: "2026-06-04", satisfiedBy: ["Observation/cbc1"] },
+          {
+            requirement: "baseline:cbc",
+            status: "done",
+            dueBy: "2026-06-04",
+            satisfiedBy: ["Observation/cbc1"],
+            results: [
+              { resource: "Observation/cbc1", date: "2026-06-01", lab: "hemoglobin", display: "Hemoglobin", value: 13.2, unit: "g/dL" },
+              {
+                resource: "Observation/cbc1", date: "2026-06-01", lab: "anc", display: "ANC", value: 0.8, unit: "10*3/uL",
+                abnormal: { ruleId: "abnormal.anc-low", severity: "critical", threshold: "< 1 x10*3/uL" },
+              },
+              { resource: "Observation/cbc1", date: "2026-06-01", lab: "platelets", display: "Platelets", value: 210, unit: "10*3/uL" },
+            ],
+          },
+          {
+            requirement: "baseline:liver",
+            status: "done",
+            dueBy: "2026-06-04",
+            satisfiedBy: ["Observation/alt1"],
+            results: [{ resource: "Observation/alt1", date: "2026-05-28", lab: "alt", display: "ALT", value: 32, unit: "U/L", referenceHigh: 40 }],
+          },
           { requirement: "week-12:lipids", status: "overdue", dueBy: "2026-09-21" },
           { requirement: "periodic:cbc", status: "due", dueBy: "2026-11-20", occurrence: 1 },
         ],

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { courseWeekAt, daysBetween, formatDate, formatImprovement, requirementLabel, verdictLabel, labStatusLabel, isoToDayNumber, dayNumberToIso } from "./format";
+import type { LabRequirementResult } from "../clinical/types";
+import { courseWeekAt, daysBetween, formatDate, formatImprovement, formatLabValue, labUnitLabel, labValueText, referenceHighText, requirementLabel, verdictLabel, labStatusLabel, isoToDayNumber, dayNumberToIso } from "./format";
 
 describe("format", () => {
   it("writes dates as day, month name and year, whatever the locale", () => {
@@ -34,5 +35,34 @@ describe("format", () => {
     expect(formatImprovement(0)).toBe("no change");
     expect(formatImprovement(8, 33.33)).toBe("8 better (33%)");
     expect(formatImprovement(null)).toBe("-");
+  });
+
+  it.each<[string, number | string | null, string]>([
+    ["integer", 230, "230"],
+    ["one decimal", 13.2, "13.2"],
+    ["two decimals at most", 185.616, "185.62"],
+    ["three decimals below 1, so 0.999 is not 1", 0.999, "0.999"],
+    ["qualitative answer", "negative", "negative"],
+    ["no value", null, "no value"],
+  ])("writes a lab value: %s", (_label, value, expected) => {
+    expect(formatLabValue(value)).toBe(expected);
+  });
+
+  const result = (extra: Partial<LabRequirementResult>): LabRequirementResult => ({ resource: "Observation/1", date: "2026-03-01", lab: "anc", display: "ANC", value: 0.8, unit: "10*3/uL", ...extra });
+  it.each<[string, Partial<LabRequirementResult>, string, string | null]>([
+    ["cells per uL as the messages write them", {}, "ANC 0.8 x10*3/uL", null],
+    ["enzyme with its upper limit", { lab: "alt", display: "ALT", value: 130, unit: "U/L", referenceHigh: 40 }, "ALT 130 U/L", "upper limit 40 U/L"],
+    ["qualitative without a unit", { lab: "igra", display: "IGRA", value: "negative", unit: undefined }, "IGRA negative", null],
+    ["unit not convertible", { value: null, unit: undefined, unitProblem: "furlongs" }, 'ANC: unit "furlongs" not convertible', null],
+    ["panel without values", { lab: "cbc-panel", display: "CBC panel", value: null, unit: undefined }, "CBC panel: reported without a value", null],
+  ])("writes a checklist value: %s", (_label, extra, text, reference) => {
+    expect(labValueText(result(extra))).toBe(text);
+    expect(referenceHighText(result(extra))).toBe(reference);
+  });
+
+  it("labels canonical units", () => {
+    expect(labUnitLabel("10*3/uL")).toBe("x10*3/uL");
+    expect(labUnitLabel("g/dL")).toBe("g/dL");
+    expect(labUnitLabel(undefined)).toBe("");
   });
 });

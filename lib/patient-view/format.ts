@@ -6,6 +6,7 @@ import type {
   DrugId,
   FlagKind,
   IsoDate,
+  LabRequirementResult,
   LabStatus,
   MeasureKey,
   MeasureStatus,
@@ -115,6 +116,33 @@ export function requirementLabel(requirement: string, occurrence?: number): stri
   const { phase, lab } = requirementParts(requirement);
   const nth = occurrence !== undefined && occurrence > 0 ? ` #${occurrence}` : "";
   return `${phase}${nth}: ${lab}`;
+}
+
+/** A lab unit as the flag messages write it: "10*3/uL" -> "x10*3/uL"; others as they are. */
+export function labUnitLabel(unit: string | null | undefined): string {
+  if (!unit) return "";
+  return unit.startsWith("10*") ? `x${unit}` : unit;
+}
+
+/** A lab value: numbers with up to 2 decimals (3 below 1, so 0.999 never reads as 1), answers as written. */
+export function formatLabValue(value: number | string | null | undefined): string {
+  if (value === null || value === undefined) return "no value";
+  if (typeof value === "string") return value;
+  return String(Number(value.toFixed(Math.abs(value) < 1 ? 3 : 2)));
+}
+
+/** "ANC 0.8 x10*3/uL", "IGRA negative", "ANC: unit furlongs not convertible". */
+export function labValueText(r: LabRequirementResult): string {
+  if (r.value === null) return r.unitProblem ? `${r.display}: unit "${r.unitProblem}" not convertible` : `${r.display}: reported without a value`;
+  const unit = typeof r.value === "number" ? labUnitLabel(r.unit) : "";
+  return `${r.display} ${formatLabValue(r.value)}${unit ? ` ${unit}` : ""}`;
+}
+
+/** The reference upper limit in words, e.g. "upper limit 40 U/L". */
+export function referenceHighText(r: LabRequirementResult): string | null {
+  if (r.referenceHigh === undefined) return null;
+  const unit = labUnitLabel(r.unit);
+  return `upper limit ${formatLabValue(r.referenceHigh)}${unit ? ` ${unit}` : ""}`;
 }
 
 const THERAPY_CLASS_LABELS: Record<TherapyClass, string> = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkpointRule, currentCourse, earlierCourses, labAttention, latestDecidedVerdict, latestVerdict, nextCheckpoint, openCheckpoints, abnormalFlagsForRequirement } from "./overview";
+import { checkpointRule, currentCourse, earlierCourses, labAttention, latestDecidedVerdict, latestVerdict, nextCheckpoint, openCheckpoints, abnormalFlagsForRequirement, abnormalResults } from "./overview";
 import { upadacitinibNonResponderEvaluation } from "./fixtures.test-helper";
 
 describe("overview", () => {
@@ -63,6 +63,17 @@ describe("overview", () => {
     const tb = evaluation.courses[1]!.labs.find((l) => l.requirement === "baseline:tb-screen")!;
     expect(abnormalFlagsForRequirement(cbc, evaluation.flags).map((f) => f.ruleId)).toEqual(["abnormal.anc-low"]);
     expect(abnormalFlagsForRequirement(tb, evaluation.flags)).toEqual([]);
+  });
+
+  it("links an abnormal flag through a same-day value that is not the satisfying resource", () => {
+    const cbc = { requirement: "baseline:cbc", status: "done" as const, dueBy: "2026-06-04", satisfiedBy: ["Observation/hb"], results: [
+      { resource: "Observation/hb", date: "2026-06-01", lab: "hemoglobin" as const, display: "Hemoglobin", value: 13 },
+      { resource: "Observation/anc", date: "2026-06-01", lab: "anc" as const, display: "ANC", value: 0.8, abnormal: { ruleId: "abnormal.anc-low", severity: "critical" as const, threshold: "< 1 x10*3/uL" } },
+    ] };
+    const flag = { ruleId: "abnormal.anc-low", kind: "abnormal-lab" as const, severity: "critical" as const, message: "ANC low", source: "label", course: 1, resource: "Observation/anc" };
+    expect(abnormalFlagsForRequirement(cbc, [flag])).toEqual([flag]);
+    expect(abnormalResults(cbc).map((r) => r.lab)).toEqual(["anc"]);
+    expect(abnormalResults(evaluation.courses[1]!.labs.find((l) => l.requirement === "baseline:liver")!)).toEqual([]);
   });
 
   it("explains a checkpoint by its raised flag, else by the default rule for the drug and week", () => {

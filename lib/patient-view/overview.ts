@@ -1,6 +1,6 @@
 /** What the dermatologist must see in seconds: current course and week, latest verdict, labs needing action. */
 import { DEFAULT_RULES } from "../clinical/rules";
-import type { CheckpointEvaluation, CourseEvaluation, Flag, IsoDate, LabRequirementStatus, PatientEvaluation } from "../clinical/types";
+import type { CheckpointEvaluation, CourseEvaluation, Flag, IsoDate, LabRequirementResult, LabRequirementStatus, PatientEvaluation } from "../clinical/types";
 import { courseWeekAt, DRUG_LABELS, SEVERITY_RANK } from "./format";
 
 export interface CurrentCourse {
@@ -83,10 +83,16 @@ export function labAttention(course: CourseEvaluation | null, flags: Flag[], cou
   };
 }
 
-/** Abnormal-lab flags whose triggering resource satisfied this requirement. */
+/** Abnormal-lab flags whose triggering resource satisfied this requirement (or is one of its values). */
 export function abnormalFlagsForRequirement(requirement: LabRequirementStatus, flags: Flag[]): Flag[] {
   const satisfied = new Set(requirement.satisfiedBy ?? []);
+  for (const r of requirement.results ?? []) satisfied.add(r.resource);
   return flags.filter((f) => f.kind === "abnormal-lab" && ((f.resource !== undefined && satisfied.has(f.resource)) || f.requirement === requirement.requirement));
+}
+
+/** The checklist values of a requirement that break a label threshold. */
+export function abnormalResults(requirement: LabRequirementStatus): LabRequirementResult[] {
+  return (requirement.results ?? []).filter((r) => r.abnormal !== undefined);
 }
 
 export interface CheckpointRuleText {

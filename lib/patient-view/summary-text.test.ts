@@ -16,6 +16,8 @@ describe("note summary", () => {
     expect(text).toContain("- overdue: Week-12: Lipids (due by 2026-09-21)".replace("Week-12", "Week 12"));
     expect(text).toContain("- missing: Baseline: TB screen (due by 2026-06-04)");
     expect(text).toContain("- abnormal (critical): Absolute neutrophil count 0.8");
+    // A done requirement with an abnormal value lists that draw's values; one without stays a name.
+    expect(text).toContain("- done: Baseline: CBC (2026-06-01: Hemoglobin 13.2 g/dL, ANC 0.8 x10*3/uL (abnormal: < 1 x10*3/uL), Platelets 210 x10*3/uL); Baseline: Liver enzymes (ALT, AST)\n");
     expect(text).toContain("[warning] Not responded on upadacitinib at week 16. (rule upadacitinib.week-16.non-response; source: Measure Up 1/2 week 16)");
     expect(text).toContain("- dupilumab (Biologic): 2024-10-01 to 2025-01-01");
     expect(text).toContain("- Itch NRS: baseline 8 (2026-05-28), latest 6 (2026-09-20), 2 better");

@@ -9,6 +9,7 @@ import {
   formatImprovement,
   formatNumber,
   labStatusLabel,
+  labValueText,
   MEASURE_INFO,
   measureStatusLabel,
   requirementLabel,
@@ -17,7 +18,27 @@ import {
   TREND_ORDER,
   verdictLabel,
 } from "./format";
-import { currentCourse, earlierCourses, flagsForCourse, labAttention, sortFlagsBySeverity } from "./overview";
+import { abnormalResults, currentCourse, earlierCourses, flagsForCourse, labAttention, sortFlagsBySeverity } from "./overview";
+
+type LabRequirement = CourseEvaluation["labs"][number];
+
+/**
+ * A done requirement; when one of its values breaks a threshold, the values of that draw follow so the
+ * note shows the abnormal one in context: "Baseline: CBC (2026-05-28: Hemoglobin 13.2 g/dL, ANC 0.8
+ * x10*3/uL (abnormal: < 1 x10*3/uL))".
+ */
+function doneLabText(l: LabRequirement): string {
+  const label = requirementLabel(l.requirement, l.occurrence);
+  if (abnormalResults(l).length === 0) return label;
+  const byDate = new Map<string, string[]>();
+  for (const r of l.results ?? []) {
+    const text = r.abnormal ? `${labValueText(r)} (abnormal: ${r.abnormal.threshold})` : labValueText(r);
+    const list = byDate.get(r.date);
+    if (list) list.push(text);
+    else byDate.set(r.date, [text]);
+  }
+  return `${label} (${[...byDate].map(([date, values]) => `${date}: ${values.join(", ")}`).join("; ")})`;
+}
 
 function courseLine(course: CourseEvaluation): string {
   const dose = formatDose(course.doseMg);
@@ -100,12 +121,12 @@ export function buildSummaryText(view: PatientViewResponse): string {
     const done = current.course.labs.filter((l) => l.status === "done");
     lines.push("");
     lines.push("Safety labs:");
-    const labLine = (l: CourseEvaluation["labs"][number]) => `${requirementLabel(l.requirement, l.occurrence)} (due by ${l.dueBy})`;
+    const labLine = (l: LabRequirement) => `${requirementLabel(l.requirement, l.occurrence)} (due by ${l.dueBy})`;
     if (attention.overdue.length > 0) lines.push(`- ${labStatusLabel("overdue")}: ${attention.overdue.map(labLine).join("; ")}`);
     if (attention.missing.length > 0) lines.push(`- ${labStatusLabel("missing")}: ${attention.missing.map(labLine).join("; ")}`);
     if (attention.due.length > 0) lines.push(`- ${labStatusLabel("due")}: ${attention.due.map(labLine).join("; ")}`);
     for (const f of attention.abnormal) lines.push(`- abnormal (${f.severity}): ${f.message}`);
-    if (done.length > 0) lines.push(`- done: ${done.map((l) => requirementLabel(l.requirement, l.occurrence)).join("; ")}`);
+    if (done.length > 0) lines.push(`- done: ${done.map(doneLabText).join("; ")}`);
     if (current.course.labs.length === 0 && attention.abnormal.length === 0) lines.push("- no lab requirements for this drug");
   }
 

@@ -62,6 +62,36 @@ describe("patient dashboard", () => {
     expect(sectionText(html, "current-course")).toContain("abnormal.anc-low");
   });
 
+  it("shows each satisfying value with unit and date, and an abnormal one with symbol, words, threshold and rule", () => {
+    const html = render();
+    const labs = sectionText(html, "safety-labs");
+    expect(labs).toContain("Hemoglobin 13.2 g/dL on 1 Jun 2026");
+    expect(labs).toContain("ALT 32 U/L on 28 May 2026 (upper limit 40 U/L)");
+    expect(labs).toContain("ANC 0.8 x10*3/uL on 1 Jun 2026");
+    expect(labs).toContain("Abnormal (critical): threshold &lt; 1 x10*3/uL · rule abnormal.anc-low");
+    const values = [...html.matchAll(/<li data-testid="lab-value"[^>]*>(.*?)<\/li>/g)];
+    expect(values).toHaveLength(4);
+    const abnormal = values.filter((m) => m[0].includes('data-abnormal="true"'));
+    expect(abnormal).toHaveLength(1);
+    // Not colour alone: a hidden symbol, the word and the threshold in text.
+    expect(abnormal[0]![1]).toContain('<span aria-hidden="true">‼ </span>ANC 0.8 x10*3/uL');
+    const cbcRow = html.slice(html.lastIndexOf("<tr", html.indexOf("Baseline: CBC", html.indexOf('id="safety-labs"'))), html.indexOf("</tr>", html.indexOf("Baseline: CBC", html.indexOf('id="safety-labs"'))));
+    expect(cbcRow).toContain("bg-red-50");
+    expect(cbcRow).toContain("abnormal");
+  });
+
+  it("highlights a row from its abnormal value even without a matching flag, and falls back to resource ids", () => {
+    const evaluation = upadacitinibNonResponderEvaluation();
+    evaluation.flags = evaluation.flags.filter((f) => f.kind !== "abnormal-lab");
+    evaluation.courses[1]!.labs.push({ requirement: "week-12:lipids", status: "done", dueBy: "2026-08-24", satisfiedBy: ["Observation/lip1"] });
+    const html = render(patientView(evaluation));
+    const labs = sectionText(html, "safety-labs");
+    expect(labs).toContain("Observation/lip1");
+    expect(labs).toContain("Abnormal (critical): threshold &lt; 1 x10*3/uL");
+    const row = html.slice(html.lastIndexOf("<tr", html.indexOf("ANC 0.8")), html.indexOf("ANC 0.8"));
+    expect(row).toContain("bg-red-50");
+  });
+
   it("folds the flags of earlier courses away from the current course's flags", () => {
     const evaluation = upadacitinibNonResponderEvaluation();
     evaluation.flags.push({ ruleId: "abrocitinib.week-12.non-response", kind: "non-response", severity: "info", message: "Not responded on abrocitinib at week 12.", source: "Cibinqo US PI 2.2", course: 0, week: 12 });

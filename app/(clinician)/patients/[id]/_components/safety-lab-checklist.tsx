@@ -1,8 +1,9 @@
 import type { CourseEvaluation, Flag } from "@/lib/clinical/types";
 import { formatDate, requirementLabel } from "@/lib/patient-view/format";
-import { abnormalFlagsForRequirement, flagsForCourse, sortFlagsBySeverity } from "@/lib/patient-view/overview";
+import { abnormalFlagsForRequirement, abnormalResults, flagsForCourse, sortFlagsBySeverity } from "@/lib/patient-view/overview";
 import { DashboardSection } from "./dashboard-section";
 import { FlagList } from "./flag-list";
+import { LabResultValues } from "./lab-result-values";
 import { LabStatusBadge } from "./lab-status-badge";
 import { RuleCitation } from "./rule-citation";
 import { SeverityBadge } from "./severity-badge";
@@ -44,12 +45,12 @@ export function SafetyLabChecklist({ course, courseIndex, flags }: { course: Cou
                 <th scope="col" className="py-2 pr-3">Requirement</th>
                 <th scope="col" className="py-2 pr-3">Status</th>
                 <th scope="col" className="py-2 pr-3">Due by</th>
-                <th scope="col" className="py-2">Result</th>
+                <th scope="col" className="py-2">Result (value, date)</th>
               </tr>
             </thead>
             <tbody>
               {rows.map(({ lab, abnormalHere, statusFlags }) => {
-                const highlight = abnormalHere.length > 0;
+                const highlight = abnormalHere.length > 0 || abnormalResults(lab).length > 0;
                 return (
                   <tr key={`${lab.requirement}-${lab.occurrence ?? 0}`} data-testid="lab-row" className={`border-b border-slate-200 align-top ${highlight ? "bg-red-50" : ""}`}>
                     <th scope="row" className="py-2 pr-3 font-medium">
@@ -63,13 +64,19 @@ export function SafetyLabChecklist({ course, courseIndex, flags }: { course: Cou
                     <td className="py-2 pr-3">
                       <span className="flex flex-wrap gap-1">
                         <LabStatusBadge status={lab.status} />
-                        {highlight ? <SeverityBadge severity={abnormalHere[0]?.severity ?? "warning"} /> : null}
+                        {highlight ? <SeverityBadge severity={abnormalHere[0]?.severity ?? abnormalResults(lab)[0]?.abnormal?.severity ?? "warning"} /> : null}
                       </span>
                       {highlight ? <span className="mt-0.5 block text-xs font-semibold text-status-critical">abnormal</span> : null}
                     </td>
                     <td className="py-2 pr-3">{formatDate(lab.dueBy)}</td>
                     <td className="py-2">
-                      {(lab.satisfiedBy ?? []).length > 0 ? <p className="font-mono text-xs text-slate-700">{(lab.satisfiedBy ?? []).join(", ")}</p> : <p className="text-slate-600">No result on record</p>}
+                      {(lab.results ?? []).length > 0 ? (
+                        <LabResultValues results={lab.results!} />
+                      ) : (lab.satisfiedBy ?? []).length > 0 ? (
+                        <p className="font-mono text-xs text-slate-700">{(lab.satisfiedBy ?? []).join(", ")}</p>
+                      ) : (
+                        <p className="text-slate-600">No result on record</p>
+                      )}
                       {statusFlags.map((f, i) => (
                         <div key={`${f.ruleId}-${i}`} className="mt-1">
                           <p className="text-slate-800">{f.message}</p>

@@ -24,7 +24,7 @@ export interface PatientApiDeps extends AccessDeps {
 
 // CLINIC_AS_OF pins "today" for demos and end-to-end tests that replay a cohort generated for a fixed date.
 const pinnedAsOf = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
-function clinicToday(): string {
+export function clinicToday(): string {
   const pinned = pinnedAsOf.safeParse(process.env.CLINIC_AS_OF);
   return pinned.success ? pinned.data : todayIn(process.env.CLINIC_TIMEZONE || "UTC");
 }

@@ -1,5 +1,5 @@
 /**
- * The FHIR HTTP edge: GET with a Bearer token and Accept application/fhir+json; retries 429 and 503 (and
+ * The FHIR HTTP edge: GET (and a create POST) with a Bearer token and Accept application/fhir+json; retries 429 and 503 (and
  * network errors) honouring Retry-After (seconds or HTTP date, capped) else exponential back-off with full
  * jitter; a typed FhirHttpError carrying the status and OperationOutcome; paging through Bundle.link
  * "next" (same origin as the server only: the token never goes elsewhere); counts requests and bytes.
@@ -136,6 +136,46 @@ export class FhirRequester {
       }
       const retryAfter = parseRetryAfter(res.headers.get("retry-after"), this.opts.now());
       if (RETRYABLE.has(res.status) && attempt < this.opts.maxRetries && (retryAfter === null || retryAfter <= this.opts.maxRetryAfterMs)) {
+        this.stats.retries++;
+        await this.opts.sleep(retryAfter ?? this.backoff(attempt));
+        continue;
+      }
+      const message = outcomeMessage(outcome) ?? (res.statusText || `HTTP ${res.status}`);
+      throw new FhirHttpError(res.status, message.slice(0, 300), outcome, retryAfter ?? undefined);
+    }
+  }
+
+  /**
+   * POST a resource (create). Not idempotent, so only a 429 (the server refused before doing anything) is
+   * retried; network errors, timeouts and 503 are reported, never repeated (no duplicate Observations).
+   * Returns the server's body (when JSON) and its Location header.
+   */
+  async post<T = Resource>(path: string, resource: Resource): Promise<{ status: number; body: T | null; location: string | null }> {
+    const url = this.resolve(path);
+    const headers: Record<string, string> = { accept: "application/fhir+json", "content-type": "application/fhir+json", prefer: "return=representation" };
+    if (this.opts.accessToken) headers.authorization = `Bearer ${this.opts.accessToken}`;
+    const payload = JSON.stringify(resource);
+    for (let attempt = 0; ; attempt++) {
+      let res: Response;
+      this.stats.requests++;
+      try {
+        res = await this.opts.fetch(url, { method: "POST", headers, body: payload, signal: AbortSignal.timeout(this.opts.timeoutMs) });
+      } catch (error) {
+        const timeout = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+        throw new FhirHttpError(null, timeout ? "timed out" : "network error");
+      }
+      const text = await res.text();
+      this.stats.bytes += Buffer.byteLength(text, "utf8");
+      let parsed: unknown = null;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {
+        // not JSON
+      }
+      if (res.ok) return { status: res.status, body: parsed as T | null, location: res.headers.get("location") };
+      const outcome = (parsed as Resource | null)?.resourceType === "OperationOutcome" ? (parsed as OperationOutcome) : undefined;
+      const retryAfter = parseRetryAfter(res.headers.get("retry-after"), this.opts.now());
+      if (res.status === 429 && attempt < this.opts.maxRetries && (retryAfter === null || retryAfter <= this.opts.maxRetryAfterMs)) {
         this.stats.retries++;
         await this.opts.sleep(retryAfter ?? this.backoff(attempt));
         continue;

@@ -95,11 +95,23 @@ export function isIssuerAllowed(iss: string, allowed: SmartClientConfig["allowed
   });
 }
 
+/** True when scopes_supported lists a patient-level scope that creates Observations (v2 `c`, v1 `write` or `*`). */
+export function offersObservationCreate(scopesSupported: readonly string[]): boolean {
+  return scopesSupported.some((scope) => {
+    const m = /^patient\/(Observation|\*)\.([a-z*]+)$/.exec(scope);
+    if (!m) return false;
+    const access = m[2]!;
+    return access === "write" || access === "*" || (/^c?r?u?d?s?$/.test(access) && access.includes("c"));
+  });
+}
+
 /**
  * The scopes asked for. EHR launch: `launch openid fhirUser` and patient-level read/search scopes (SMART v2
  * `.rs`; v1 servers get `.read`). Standalone launch is user-level (clinic lead, quality analyst: no patient
  * picker): `openid fhirUser` and reading the user's own Practitioner/PractitionerRole for the role. Both add
- * offline_access or online_access when the server lists it (refresh tokens).
+ * offline_access or online_access when the server lists it (refresh tokens). EHR launch also asks for
+ * `patient/Observation.c` (v1: `patient/Observation.write`) when scopes_supported offers Observation create,
+ * so a dermatologist can record scores; without it the app stays read-only.
  */
 export function buildScopes(opts: { ehrLaunch: boolean; scopesSupported?: string[]; capabilities?: string[]; override?: string | null }): string {
   if (opts.override) return opts.override;
@@ -110,6 +122,8 @@ export function buildScopes(opts: { ehrLaunch: boolean; scopesSupported?: string
   const scopes: string[] = opts.ehrLaunch
     ? ["launch", "openid", "fhirUser", ...PATIENT_SCOPES.map(fmt)]
     : ["openid", "fhirUser", fmt("user/Practitioner.rs"), fmt("user/PractitionerRole.rs")];
+  // Recording a score: ask to create Observations only where the server says it grants that.
+  if (opts.ehrLaunch && offersObservationCreate(supported)) scopes.push(v1Only ? "patient/Observation.write" : "patient/Observation.c");
   if (supported.includes("offline_access")) scopes.push("offline_access");
   else if (supported.includes("online_access") || supported.length === 0) scopes.push("online_access");
   return scopes.join(" ");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildScopes, isIssuerAllowed, smartConfig } from "./config";
+import { buildScopes, isIssuerAllowed, offersObservationCreate, smartConfig } from "./config";
 import { readSessionId, sessionCookie } from "./cookies";
 import { fhirUserFromIdToken } from "./launch";
 import { landingPath, parseRole, roleFromPractitionerRole } from "./roles";
@@ -125,5 +125,30 @@ describe("WebRequestAdapter", () => {
     const { createHash } = await import("node:crypto");
     expect(codeChallenge).toBe(createHash("sha256").update(codeVerifier).digest("base64url"));
     expect(codeVerifier.length).toBeGreaterThanOrEqual(43);
+  });
+});
+
+describe("write scope for recording scores", () => {
+  it("asks for patient/Observation.c when scopes_supported offers Observation create (v2)", () => {
+    const s = buildScopes({ ehrLaunch: true, scopesSupported: ["launch", "offline_access", "patient/Observation.cruds"], capabilities: ["permission-v2"] }).split(" ");
+    expect(s).toContain("patient/Observation.c");
+    expect(s).toContain("patient/Observation.rs");
+  });
+  it("asks for patient/Observation.write on a v1-only server offering patient/*.write", () => {
+    const s = buildScopes({ ehrLaunch: true, scopesSupported: ["launch", "patient/*.write"], capabilities: ["permission-v1"] }).split(" ");
+    expect(s).toContain("patient/Observation.write");
+    expect(s).not.toContain("patient/Observation.c");
+  });
+  it("does not ask when the server offers only reads, nothing, or user-level writes, nor in a standalone launch", () => {
+    for (const supported of [["launch", "patient/*.rs"], [], ["user/Observation.cruds"], ["patient/Observation.rs"]]) {
+      const s = buildScopes({ ehrLaunch: true, scopesSupported: supported, capabilities: ["permission-v2"] }).split(" ");
+      expect(s.filter((x) => /Observation\.(c|write)$/.test(x))).toEqual([]);
+    }
+    expect(buildScopes({ ehrLaunch: false, scopesSupported: ["patient/Observation.cruds"] })).not.toContain("Observation.c");
+  });
+  it("recognises create in v2 and v1 scope strings", () => {
+    expect(offersObservationCreate(["patient/Observation.cu"])).toBe(true);
+    expect(offersObservationCreate(["patient/*.*"])).toBe(true);
+    expect(offersObservationCreate(["patient/Observation.rs", "patient/Observation.read"])).toBe(false);
   });
 });

@@ -1,0 +1,13 @@
+// POST /api/patients/[id]/observations: record a score (itch NRS, skin-pain NRS, EASI) as a FHIR Observation at
+// the EHR. Body RecordScoreRequest, 201 RecordScoreResponse (lib/fhir/score-types.ts).
+import { handleRecordScoreRequest } from "@/lib/fhir/record-score";
+import { logEvent, smartDeps } from "@/lib/smart/server";
+
+export const runtime = "nodejs";
+export const dynamic = "force-dynamic";
+
+export async function POST(request: Request, context: { params: Promise<{ id: string }> }): Promise<Response> {
+  const { id } = await context.params;
+  const deps = smartDeps();
+  return handleRecordScoreRequest(request, id, { store: deps.store, config: deps.config, log: logEvent, ...(deps.audit ? { audit: deps.audit } : {}) });
+}

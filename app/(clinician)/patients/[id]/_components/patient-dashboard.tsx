@@ -11,6 +11,7 @@ import { DataQualityPanel } from "./data-quality-panel";
 import { FlagsSection } from "./flags-section";
 import { PartialDataBanner } from "./partial-data-banner";
 import { PatientHeader } from "./patient-header";
+import { RecordScorePanel } from "./record-score-panel";
 import { SafetyLabChecklist } from "./safety-lab-checklist";
 import { TherapyHistoryTimeline } from "./therapy-history-timeline";
 import { TrendsSection } from "./trends-section";
@@ -29,6 +30,7 @@ export function PatientDashboard({ view }: { view: PatientViewResponse }) {
       <CurrentCourseSection evaluation={evaluation} asOf={asOf} fetch={view.fetch} />
       <FlagsSection flags={evaluation.flags} courseIndex={current?.index ?? null} />
       <TrendsSection evaluation={evaluation} course={current?.course ?? null} asOf={asOf} />
+      <RecordScorePanel view={view} />
       <CheckpointTable course={current?.course ?? null} courseIndex={current?.index ?? null} flags={evaluation.flags} />
       <SafetyLabChecklist course={current?.course ?? null} courseIndex={current?.index ?? null} flags={evaluation.flags} />
       <TherapyHistoryTimeline timeline={timeline} />

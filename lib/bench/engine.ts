@@ -77,21 +77,27 @@ export async function benchEngine(): Promise<BenchRow[]> {
   const built = buildCohort(PATIENTS, 1);
   const rows: BenchRow[] = [];
 
-  // Per patient, as the sync job and the panel evaluate (panel fields only).
-  let started = performance.now();
+  // Per patient, as the sync job and the panel evaluate (panel fields only). The median of three runs, so one
+  // collection of the cohort-building garbage or a busy second core does not decide the figure.
   let courses = 0;
-  for (const p of built.patients) courses += evaluatePatient(p.resources, { asOf: AS_OF, patientId: p.patientId, details: false }).courses.length;
-  let seconds = (performance.now() - started) / 1000;
+  const runs: number[] = [];
+  for (let run = 0; run < 3; run++) {
+    const runStarted = performance.now();
+    courses = 0;
+    for (const p of built.patients) courses += evaluatePatient(p.resources, { asOf: AS_OF, patientId: p.patientId, details: false }).courses.length;
+    runs.push((performance.now() - runStarted) / 1000);
+  }
+  let seconds = [...runs].sort((a, b) => a - b)[1]!;
   rows.push({
-    figure: `engine: evaluate ${fmt(PATIENTS)} patients (~${(built.observations / 1e6).toFixed(2)} M observations), one core`,
+    figure: `engine: evaluate ${fmt(PATIENTS)} patients (~${(built.observations / 1e6).toFixed(2)} M observations), one core, median of 3`,
     value: `${seconds.toFixed(2)} s (${fmt(PATIENTS / seconds)} patients/s, ${fmt(built.observations / seconds)} observations/s)`,
     target: `< ${TARGET_SECONDS} s`,
     ok: seconds < TARGET_SECONDS,
-    note: `generator cohort seed 1 topped up with vital signs to ${fmt(built.observations / PATIENTS)} observations/patient; ${fmt(courses)} courses found`,
+    note: `generator cohort seed 1 topped up with vital signs to ${fmt(built.observations / PATIENTS)} observations/patient; ${fmt(courses)} courses found; runs ${runs.map((r) => r.toFixed(2)).join(" / ")} s`,
   });
 
   // The same with the patient-page extras (trends, therapy history, code matches).
-  started = performance.now();
+  let started = performance.now();
   for (const p of built.patients) evaluatePatient(p.resources, { asOf: AS_OF, patientId: p.patientId, details: true });
   seconds = (performance.now() - started) / 1000;
   rows.push({

@@ -113,9 +113,14 @@ describe("POST /api/patients/[id]/observations", () => {
 
   it("answers 403 patient-not-in-context for another patient's id", async () => {
     const cookie = await launch();
+    const refusals = await db.prisma.auditEvent.count({ where: { action: "record-score", outcome: "refused" } });
     const res = await record(patientB, cookie, itch);
     expect(res.status).toBe(403);
     expect(((await res.json()) as RecordScoreErrorBody).error).toBe("patient-not-in-context");
+    const [event] = await db.prisma.auditEvent.findMany({ where: { action: "record-score" }, orderBy: { id: "desc" }, take: 1 });
+    expect(event).toMatchObject({ outcome: "refused", detail: { reason: "patient-not-in-context" } });
+    expect(JSON.stringify(event?.detail)).not.toContain(patientB);
+    expect(await db.prisma.auditEvent.count({ where: { action: "record-score", outcome: "refused" } })).toBe(refusals + 1);
   });
 
   it("answers 403 no-write-scope when the EHR granted read scopes only", async () => {
@@ -123,6 +128,8 @@ describe("POST /api/patients/[id]/observations", () => {
     const res = await record(patientA, cookie, itch);
     expect(res.status).toBe(403);
     expect(((await res.json()) as RecordScoreErrorBody).error).toBe("no-write-scope");
+    const [event] = await db.prisma.auditEvent.findMany({ where: { action: "record-score" }, orderBy: { id: "desc" }, take: 1 });
+    expect(event).toMatchObject({ outcome: "refused", detail: { reason: "no-write-scope" } });
   });
 
   it("answers 400 invalid-score for out-of-range values and future dates, 415 for a non-JSON content type", async () => {

@@ -2,7 +2,7 @@
  * POST /api/patients/[id]/observations as a function of a Web Request: the session (lib/smart/access), the
  * patient checked against the session's launch patient, the granted scope checked for Observation create,
  * the body validated (recordScoreSchema), then the Observation created at the EHR with the session's token.
- * One audit row per attempt that reaches the EHR or is refused for scope; logs carry no PHI (measure,
+ * One audit row per attempt that reaches the EHR or is refused (scope, patient context); logs carry no PHI (measure,
  * status, timing only).
  */
 import { ZodError } from "zod";
@@ -43,6 +43,7 @@ export async function handleRecordScoreRequest(request: Request, rawId: string, 
     (deps.audit?.({ actor: session.practitionerId ?? "unknown", role: session.role, action: "record-score", outcome, detail }) ?? Promise.resolve()).catch(() => undefined);
 
   if (!session.patientId || session.patientId !== rawId) {
+    await audit("refused", { reason: "patient-not-in-context" });
     return error(403, "patient-not-in-context", "This patient is not the one the EHR launched the app for.");
   }
   if (!canWriteObservations(access.scope)) {

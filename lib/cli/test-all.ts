@@ -1,10 +1,10 @@
 // `npm test`: every quality gate in order (typecheck, lint, unit, integration, build, e2e), then one summary line
 // "N passed, N failed". Steps keep going after a failure so one run shows everything; the exit code is 1 on any.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { PROJECT_ROOT } from "../app/app-server";
+import { ensureChromium } from "../app/chromium";
 
 interface StepResult {
   name: string;
@@ -75,21 +75,6 @@ async function playwrightStep(timeoutMs: number): Promise<StepResult> {
   }
 }
 
-/** Debian's Chromium, installed when missing and we are root; otherwise a one-line instruction. */
-async function ensureChromium(): Promise<string | null> {
-  if (existsSync(CHROMIUM)) return null;
-  const isRoot = process.getuid?.() === 0;
-  if (isRoot && existsSync("/usr/bin/apt-get")) {
-    console.log("[test] Chromium is missing: installing Debian's chromium package (about a minute).");
-    const env = { DEBIAN_FRONTEND: "noninteractive" };
-    if ((await run("apt-get", ["update", "-qq"], 5 * 60_000, env)) === 0 && (await run("apt-get", ["install", "-y", "-qq", "chromium"], 10 * 60_000, env)) === 0 && existsSync(CHROMIUM)) {
-      return null;
-    }
-    return `Installing Chromium failed: run "apt-get update && apt-get install -y chromium" as root, or set CHROMIUM_PATH.`;
-  }
-  return `Chromium not found at ${CHROMIUM}: run "sudo apt-get install -y chromium" (Debian) or set CHROMIUM_PATH to a Chromium binary.`;
-}
-
 async function main(): Promise<void> {
   const started = Date.now();
   await rm(RESULTS_DIR, { recursive: true, force: true });
@@ -104,7 +89,7 @@ async function main(): Promise<void> {
   const build = await gate("build", bin("next"), ["build"], minutes(8));
   results.push(build);
 
-  const chromiumProblem = await ensureChromium();
+  const chromiumProblem = await ensureChromium(CHROMIUM, run);
   if (chromiumProblem) {
     console.error(`[test] ${chromiumProblem}`);
     results.push({ name: "e2e", passed: 0, failed: 1, skipped: 0, seconds: 0, note: chromiumProblem });

@@ -106,6 +106,14 @@ export interface PatientPlan {
   visitPanels?: "components" | "hasMember";
 }
 
+/** Who the patient is; events (courses, scores, labs, ...) are added to the plan afterwards. */
+export type PatientIdentity = Omit<PatientPlan, "courses" | "otherTherapies" | "scores" | "labs" | "vaccinations" | "traps" | "visitPanels">;
+
+/** A plan with its identity and no events yet. */
+export function newPatientPlan(identity: PatientIdentity): PatientPlan {
+  return { ...identity, courses: [], otherTherapies: [], scores: [], labs: [], vaccinations: [], traps: [] };
+}
+
 export function courseStart(course: CoursePlan): number {
   const first = course.doses[0];
   if (!first) throw new Error("course without doses");

@@ -4,7 +4,7 @@
  */
 import type { JakDrug, OtherTherapy } from "./codes";
 import type { CoursePlan, LabEvent, LabKind, MeasureKey, MedRepresentation, PatientPlan, ScoreEvent } from "./plan";
-import { normalizeScores } from "./plan";
+import { newPatientPlan, normalizeScores } from "./plan";
 import { Rng } from "./prng";
 import { DERMATOLOGIST_IDS } from "./shared";
 import { DRUG_LABS } from "./expectations";
@@ -226,24 +226,7 @@ export function drawRandomPlan(index: number, seed: number, asOfDay: number): Pa
   const adOnsetDay = Math.min(birthDay + rng.int(120, 9 * YEAR), asOfDay - 3 * YEAR);
   const practitionerId = rng.pick(DERMATOLOGIST_IDS);
   const habits = drawHabits(rng);
-  const plan: PatientPlan = {
-    index,
-    patientId,
-    archetype: "no-jak",
-    sex,
-    birthDay,
-    offset,
-    given,
-    family,
-    adOnsetDay,
-    practitionerId,
-    courses: [],
-    otherTherapies: [],
-    scores: [],
-    labs: [],
-    vaccinations: [],
-    traps: [],
-  };
+  const plan: PatientPlan = newPatientPlan({ index, patientId, archetype: "no-jak", sex, birthDay, offset, given, family, adOnsetDay, practitionerId });
   const scores: ScoreEvent[] = [];
   const addScore = (day: number, measure: MeasureKey, value: number, source: "clinic" | "diary", minuteOfDay: number) => {
     if (day >= asOfDay) return;

@@ -4,7 +4,7 @@
  */
 import type { JakDrug } from "./codes";
 import type { CoursePlan, LabEvent, LabKind, MeasureKey, PatientPlan, ScoreEvent } from "./plan";
-import { normalizeScores } from "./plan";
+import { newPatientPlan, normalizeScores } from "./plan";
 import { patientIdFor } from "./random-plan";
 
 export const SHOWCASE_COUNT = 8;
@@ -15,7 +15,7 @@ type Values = Partial<Record<MeasureKey, number>>;
 class ShowcaseBuilder {
   readonly plan: PatientPlan;
   constructor(index: number, archetype: string, person: { sex: "male" | "female"; age: number; given: string; family: string; offset: string }, asOfDay: number) {
-    this.plan = {
+    this.plan = newPatientPlan({
       index,
       patientId: patientIdFor(index),
       archetype,
@@ -26,13 +26,7 @@ class ShowcaseBuilder {
       family: person.family,
       adOnsetDay: asOfDay - person.age * YEAR + 2 * YEAR,
       practitionerId: index % 2 === 0 ? "pr-derm-1" : "pr-derm-2",
-      courses: [],
-      otherTherapies: [],
-      scores: [],
-      labs: [],
-      vaccinations: [],
-      traps: [],
-    };
+    });
   }
 
   clinic(day: number, values: Values, extra: Partial<ScoreEvent> = {}): this {

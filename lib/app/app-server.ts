@@ -108,3 +108,14 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   }
   return { url, database, child, stop, exited };
 }
+
+/** For CLI entry points: stop everything and exit on Ctrl+C, SIGTERM, or when the app server exits by itself. */
+export function stopOnSignalOrExit(stop: () => Promise<void>, exited: Promise<number>): void {
+  const shutdown = async (code: number): Promise<never> => {
+    await stop();
+    process.exit(code);
+  };
+  process.once("SIGINT", () => void shutdown(0));
+  process.once("SIGTERM", () => void shutdown(0));
+  void exited.then((code) => shutdown(code));
+}

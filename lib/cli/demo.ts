@@ -1,5 +1,5 @@
 // `npm run demo`: the sandbox EHR with a seeded synthetic cohort beside the app, then the launcher's URL.
-import { ensureProductionBuild } from "../app/app-server";
+import { ensureProductionBuild, stopOnSignalOrExit } from "../app/app-server";
 import { startDemoStack } from "../app/demo-stack";
 
 const appPort = Number(process.env.PORT) || 3000;
@@ -22,10 +22,4 @@ Eczema JAK Monitor demo is running.
 
 Press Ctrl+C to stop everything.`);
 
-const shutdown = async (code: number): Promise<never> => {
-  await stack.stop();
-  process.exit(code);
-};
-process.once("SIGINT", () => void shutdown(0));
-process.once("SIGTERM", () => void shutdown(0));
-void stack.app.exited.then((code) => shutdown(code));
+stopOnSignalOrExit(() => stack.stop(), stack.app.exited);

@@ -86,5 +86,6 @@ export function ageOn(birthDate: string | null | undefined, on: IsoDate): number
   const y = Number(on.slice(0, 4)), m = Number(on.slice(5, 7)), d = Number(on.slice(8, 10));
   let age = y - by;
   if (m < bm || (m === bm && d < bd)) age -= 1;
-  return age;
+  // Born after that day: no age, rather than a negative one.
+  return age >= 0 ? age : null;
 }

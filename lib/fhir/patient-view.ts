@@ -5,6 +5,7 @@
  */
 import type { Patient, Resource } from "@medplum/fhirtypes";
 import type { CodeMapping, PatientEvaluation } from "../clinical/types";
+import { ageOn } from "../clinical/dates";
 import { fetchPatientRecord, type PatientRecordOptions } from "./patient-record";
 import type { ApiErrorBody, PatientHeader, PatientViewResponse } from "./patient-record-types";
 
@@ -41,17 +42,8 @@ export function todayIn(timeZone: string, now: Date = new Date()): string {
   return `${get("year")}-${get("month")}-${get("day")}`;
 }
 
-/** Whole years between a birth date (YYYY, YYYY-MM or YYYY-MM-DD) and asOf. */
-export function ageAt(birthDate: string | null | undefined, asOf: string): number | null {
-  const m = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/.exec(birthDate ?? "");
-  const a = /^(\d{4})-(\d{2})-(\d{2})/.exec(asOf);
-  if (!m || !a) return null;
-  const by = Number(m[1]), bm = Number(m[2] ?? 1), bd = Number(m[3] ?? 1);
-  const ay = Number(a[1]), am = Number(a[2]), ad = Number(a[3]);
-  let age = ay - by;
-  if (am < bm || (am === bm && ad < bd)) age--;
-  return age >= 0 ? age : null;
-}
+/** Whole years between a birth date (YYYY, YYYY-MM or YYYY-MM-DD) and asOf: the engine's own rule. */
+export const ageAt = ageOn;
 
 export function displayName(patient: Patient | null): string | null {
   const names = patient?.name ?? [];

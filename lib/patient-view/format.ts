@@ -1,4 +1,5 @@
-/** Display labels and date arithmetic for the patient page and the copied note. Pure; no clock reads. */
+/** Display labels and date arithmetic for the patient page and the copied note. Pure; no clock reads.
+ * Day arithmetic is the engine's own (lib/clinical/dates), so the page counts days exactly as the verdicts do. */
 import type {
   CheckpointMeasure,
   CheckpointVerdict,
@@ -13,6 +14,7 @@ import type {
   Severity,
   TherapyClass,
 } from "../clinical/types";
+import { calendarDate, dayNumber, fromDayNumber } from "../clinical/dates";
 
 export const DRUG_LABELS: Record<DrugId, string> = {
   upadacitinib: "Upadacitinib (Rinvoq)",
@@ -178,16 +180,13 @@ export const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
-/** Whole days since 1970-01-01 for a YYYY-MM-DD date (or the date part of a dateTime), as written. */
+/** Whole days since 1970-01-01 for a YYYY-MM-DD date (or the date part of a dateTime), as written; NaN when not a date. */
 export function isoToDayNumber(iso: IsoDate): number {
-  const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso);
-  if (!match) return Number.NaN;
-  return Math.round(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])) / 86_400_000);
+  const date = calendarDate(iso);
+  return date ? dayNumber(date) : Number.NaN;
 }
 
-export function dayNumberToIso(day: number): IsoDate {
-  return new Date(day * 86_400_000).toISOString().slice(0, 10);
-}
+export const dayNumberToIso = fromDayNumber;
 
 export function daysBetween(from: IsoDate, to: IsoDate): number {
   return isoToDayNumber(to) - isoToDayNumber(from);

@@ -46,7 +46,7 @@ describe("embedded PostgreSQL with migrations", () => {
 
   it("stores FHIR resources as jsonb and queries inside them", async () => {
     await db.prisma.fhirResource.create({
-      data: { source: "test", resourceType: "Observation", id: "obs-1", patientId: "pt-1", resource: { resourceType: "Observation", id: "obs-1", status: "final" } },
+      data: { source: "test", resourceType: "Observation", id: "obs-1", patientId: "pt-1", contentHash: "test", resource: { resourceType: "Observation", id: "obs-1", status: "final" } },
     });
     const rows = await db.prisma.$queryRaw<{ status: string }[]>`SELECT resource->>'status' AS status FROM fhir_resources WHERE source = 'test' AND id = 'obs-1'`;
     expect(rows).toEqual([{ status: "final" }]);

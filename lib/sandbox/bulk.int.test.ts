@@ -1,6 +1,6 @@
 import { importJWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BULK_CLIENT_ID, createBackendClientKeys, FIXTURE_IDS, startSandbox, type BackendClientKeys, type RunningSandbox } from "./index";
+import { BULK_CLIENT_ID, createBackendClientKeys, FIXTURE_IDS, sandboxFixtureResources, startSandbox, type BackendClientKeys, type RunningSandbox } from "./index";
 import { requestBackendToken, signClientAssertion } from "./testing/backend-client";
 
 let sandbox: RunningSandbox;
@@ -182,5 +182,72 @@ describe("Bulk Data export", () => {
     const token = await systemToken();
     const response = await fetch(`${sandbox.fhirBase}/Group/nope/$export`, { headers: { authorization: `Bearer ${token}`, prefer: "respond-async" } });
     expect(response.status).toBe(404);
+  });
+});
+
+describe("server variants", () => {
+  let variant: RunningSandbox | undefined;
+
+  afterAll(async () => {
+    await variant?.stop();
+  });
+
+  async function variantToken(): Promise<string> {
+    const endpoint = `${variant!.origin}/auth/token`;
+    const response = await requestBackendToken(endpoint, await signClientAssertion(BULK_CLIENT_ID, esKeys.privateJwk, endpoint), "system/*.rs");
+    return ((await response.json()) as { access_token: string }).access_token;
+  }
+
+  it("Group and Patient exports include the Medications the patients' resources reference, and no other", async () => {
+    variant = await startSandbox({
+      port: 0,
+      bulkMinJobMs: 0,
+      clients: [{ clientId: BULK_CLIENT_ID, jwks: esKeys.publicJwks }],
+      resources: [
+        ...sandboxFixtureResources(),
+        { resourceType: "Medication", id: "med-referenced", code: { text: "upadacitinib 15 mg" } },
+        { resourceType: "Medication", id: "med-unreferenced", code: { text: "unused" } },
+        {
+          resourceType: "MedicationRequest",
+          id: "mr-by-reference",
+          status: "active",
+          intent: "order",
+          subject: { reference: `Patient/${FIXTURE_IDS.patientA}` },
+          medicationReference: { reference: "Medication/med-referenced" },
+        },
+      ],
+    });
+    const token = await variantToken();
+    for (const path of ["Group/jak-panel/$export?_type=Medication", "Patient/$export?_type=Medication"]) {
+      const kickOff = await fetch(`${variant.fhirBase}/${path}`, { headers: { authorization: `Bearer ${token}`, prefer: "respond-async" } });
+      let manifest: Manifest | undefined;
+      for (let attempt = 0; attempt < 40 && !manifest; attempt++) {
+        const status = await fetch(kickOff.headers.get("content-location") ?? "", { headers: { authorization: `Bearer ${token}` } });
+        if (status.status === 200) manifest = (await status.json()) as Manifest;
+        else await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(manifest?.output).toEqual([expect.objectContaining({ type: "Medication", count: 1 })]);
+      const file = await fetch(manifest?.output[0]?.url ?? "", { headers: { authorization: `Bearer ${token}` } });
+      expect(JSON.parse((await file.text()).trim()).id).toBe("med-referenced");
+    }
+    await variant.stop();
+    variant = undefined;
+  });
+
+  it("with bulkExport: false plays a server without Bulk Data: no export operation, $export answers 404", async () => {
+    variant = await startSandbox({ port: 0, bulkExport: false, clients: [{ clientId: BULK_CLIENT_ID, jwks: esKeys.publicJwks }] });
+    const metadata = (await (await fetch(`${variant.fhirBase}/metadata`)).json()) as { instantiates?: string[]; rest: { operation?: unknown[]; resource: { operation?: unknown[] }[] }[] };
+    expect(metadata.instantiates).toBeUndefined();
+    expect(metadata.rest[0]?.operation).toBeUndefined();
+    expect(metadata.rest[0]?.resource.some((resource) => resource.operation)).toBe(false);
+    const token = await variantToken();
+    for (const path of ["$export", "Patient/$export", "Group/jak-panel/$export"]) {
+      const response = await fetch(`${variant.fhirBase}/${path}`, { headers: { authorization: `Bearer ${token}`, prefer: "respond-async" } });
+      expect(response.status).toBe(404);
+      expect(((await response.json()) as { resourceType: string }).resourceType).toBe("OperationOutcome");
+    }
+    // The FHIR REST API still answers.
+    const patients = await fetch(`${variant.fhirBase}/Patient`, { headers: { authorization: `Bearer ${token}` } });
+    expect(patients.status).toBe(200);
   });
 });

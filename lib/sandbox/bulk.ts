@@ -219,9 +219,11 @@ export class BulkExportService {
         const typeFilter = filters.typeFilters.get(type);
         const lines: string[] = [];
         const seen = new Set<string>();
-        const candidates: Iterable<Resource> = filters.patientIds
-          ? flatten(filters.patientIds.map((patientId) => repo.iterateCompartment(patientId, type)))
-          : repo.iterateType(type);
+        const candidates: Iterable<Resource> = !filters.patientIds
+          ? repo.iterateType(type)
+          : repo.isCompartmentType(type)
+            ? flatten(filters.patientIds.map((patientId) => repo.iterateCompartment(patientId, type)))
+            : await this.referencedByPatients(filters.patientIds, type);
         for (const resource of candidates) {
           const key = resource.id ?? "";
           if (seen.has(key)) continue;
@@ -245,6 +247,26 @@ export class BulkExportService {
       job.status = "failed";
       job.error = error instanceof Error ? error.message : "Export failed";
     }
+  }
+
+  /** Patient and Group exports include the Medications the patients' medication resources reference (as EHRs do). */
+  private async referencedByPatients(patientIds: string[], type: string): Promise<Resource[]> {
+    if (type !== "Medication") return [];
+    const { repo } = this.options;
+    const ids = new Set<string>();
+    for (const patientId of patientIds) {
+      for (const resource of repo.iterateCompartment(patientId)) {
+        const reference = (resource as { medicationReference?: { reference?: string } }).medicationReference?.reference ?? "";
+        const id = /^(?:.*\/)?Medication\/([A-Za-z0-9\-.]{1,64})$/.exec(reference)?.[1];
+        if (id) ids.add(id);
+      }
+    }
+    const medications: Resource[] = [];
+    for (const id of ids) {
+      const medication = await repo.readResource("Medication", id).catch(() => undefined);
+      if (medication) medications.push(medication);
+    }
+    return medications;
   }
 
   private sweep(): void {

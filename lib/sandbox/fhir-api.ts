@@ -37,6 +37,8 @@ export interface FhirApiOptions {
   fhirBase: string;
   /** Path part of fhirBase, e.g. /fhir/r4 */
   basePath: string;
+  /** False: a server without Bulk Data (no export operation in the CapabilityStatement, $export answers 404). */
+  bulkExport?: boolean;
 }
 
 type Query = Record<string, string | string[] | undefined>;
@@ -66,7 +68,10 @@ export class FhirApi {
     const token = check.token;
 
     const last = segments[segments.length - 1];
-    if (last === "$export") return this.options.bulk.kickOff(req, res, url, segments, token);
+    if (last === "$export") {
+      if (this.options.bulkExport === false) return sendOutcome(res, 404, "This server does not support Bulk Data $export");
+      return this.options.bulk.kickOff(req, res, url, segments, token);
+    }
 
     const query = queryOf(url);
     const [resourceType, second, third, fourth] = segments;
@@ -286,6 +291,7 @@ export class FhirApi {
     const { auth, repo } = this.options;
     const smart = auth.smartConfiguration();
     const types = [...new Set([...ADVERTISED_TYPES, ...repo.resourceTypes()])].sort();
+    const bulkExport = this.options.bulkExport !== false;
     return {
       resourceType: "CapabilityStatement",
       status: "active",
@@ -296,7 +302,7 @@ export class FhirApi {
       implementation: { description: "Sandbox EHR (synthetic data only)", url: this.options.fhirBase },
       fhirVersion: "4.0.1",
       format: ["application/fhir+json", "json"],
-      instantiates: ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
+      ...(bulkExport ? { instantiates: ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"] } : {}),
       rest: [
         {
           mode: "server",
@@ -320,10 +326,10 @@ export class FhirApi {
             searchParam: Object.values(getSearchParameters(type) ?? {})
               .filter((param) => param.code && param.type)
               .map((param) => ({ name: param.code as string, type: param.type as "string", definition: param.url })),
-            ...(type === "Group" ? { operation: [{ name: "export", definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export" }] } : {}),
+            ...(type === "Group" && bulkExport ? { operation: [{ name: "export", definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export" }] } : {}),
           })),
           interaction: [{ code: "transaction" }, { code: "batch" }],
-          operation: [{ name: "export", definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export" }],
+          ...(bulkExport ? { operation: [{ name: "export", definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export" }] } : {}),
         },
       ],
     };

@@ -34,6 +34,8 @@ export interface SandboxOptions {
   tokenLifetimeSeconds?: number;
   /** Minimum time a bulk export stays in progress, in ms (default 500). */
   bulkMinJobMs?: number;
+  /** False plays a server without Bulk Data: no export operation in the CapabilityStatement, $export answers 404. Default true. */
+  bulkExport?: boolean;
 }
 
 export interface RunningSandbox {
@@ -95,7 +97,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     const auth = new AuthServer({ repo, clients, origin, fhirBase, faults, tokenLifetimeSeconds: options.tokenLifetimeSeconds });
     await auth.init();
     const bulk = new BulkExportService({ repo, auth, origin, faults, minJobDurationMs: options.bulkMinJobMs });
-    const fhirApi = new FhirApi({ repo, auth, bulk, fhirBase, basePath: FHIR_BASE_PATH });
+    const fhirApi = new FhirApi({ repo, auth, bulk, fhirBase, basePath: FHIR_BASE_PATH, bulkExport: options.bulkExport });
     const launcher = new Launcher({ repo, auth, fhirBase, appLaunchUrl: options.appLaunchUrl ?? "http://localhost:3000/launch" });
 
     handler = async (req, res, url) => {

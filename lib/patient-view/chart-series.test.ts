@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { buildTrendChart, HISTORY_DAYS, responseThresholds } from "./chart-series";
-import { isoToDayNumber } from "./format";
+import type { MeasureTrend } from "../clinical/types";
+import {
+  availableTrendRanges,
+  buildTrendChart,
+  defaultTrendRange,
+  HISTORY_DAYS,
+  responseThresholds,
+  trendRangeStartDay,
+  YEAR_DAYS,
+} from "./chart-series";
+import { dayNumberToIso, isoToDayNumber } from "./format";
 import { upadacitinibNonResponderEvaluation } from "./fixtures.test-helper";
 
 describe("chart series", () => {
@@ -92,5 +101,74 @@ describe("chart series", () => {
     expect(chart.thresholds).toEqual([]);
     expect(buildTrendChart(evaluation.trends!.easi!, course, "2026-11-01").thresholds).toHaveLength(3);
     expect(chart.included).toHaveLength(2);
+  });
+
+  describe("range control", () => {
+    /** A daily itch diary from 2023-11-01 to asOf 2026-11-01: three years, over a thousand points. */
+    function threeYearDiary(): MeasureTrend {
+      const first = isoToDayNumber("2023-11-01");
+      const last = isoToDayNumber("2026-11-01");
+      const points = [];
+      for (let day = first; day <= last; day++) points.push({ date: dayNumberToIso(day), value: day % 10, resource: `Observation/d${day}`, excluded: false });
+      return { measure: "itch", points, baseline: { value: 8, date: "2026-05-28", from: "single" }, latest: { value: 1, date: "2026-11-01" }, change: -7, percentChange: null };
+    }
+
+    it("starts the current course's range half a year before its start, the year range a year before today, and leaves all unbounded", () => {
+      expect(trendRangeStartDay("course", course, "2026-11-01")).toBe(isoToDayNumber("2026-06-01") - HISTORY_DAYS);
+      expect(HISTORY_DAYS).toBeGreaterThanOrEqual(181);
+      expect(HISTORY_DAYS).toBeLessThanOrEqual(184);
+      expect(trendRangeStartDay("year", course, "2026-11-01")).toBe(isoToDayNumber("2026-11-01") - YEAR_DAYS);
+      expect(trendRangeStartDay("year", null, "2026-11-01")).toBe(isoToDayNumber("2025-11-01"));
+      expect(trendRangeStartDay("all", course, "2026-11-01")).toBeNull();
+      // Without a course, "This course" has nothing to start from.
+      expect(trendRangeStartDay("course", null, "2026-11-01")).toBeNull();
+      expect(trendRangeStartDay("year", null, "not a date")).toBeNull();
+    });
+
+    it("opens on the current course when there is one, else on everything, and offers This course only with a course", () => {
+      expect(defaultTrendRange(course)).toBe("course");
+      expect(defaultTrendRange(null)).toBe("all");
+      expect(availableTrendRanges(course)).toEqual(["course", "year", "all"]);
+      expect(availableTrendRanges(null)).toEqual(["year", "all"]);
+    });
+
+    it("shows a three-year diary as the current course and six months before it by default", () => {
+      const diary = threeYearDiary();
+      const chart = buildTrendChart(diary, course, "2026-11-01");
+      expect(chart.range).toBe("course");
+      expect(chart.xDomain[0]).toBe(isoToDayNumber("2026-06-01") - HISTORY_DAYS - 3);
+      expect(chart.xDomain[1]).toBe(isoToDayNumber("2026-11-01") + 3);
+      const shown = diary.points.length - chart.hiddenBefore;
+      // The domain keeps 3 days' margin on each side, so 3 more days of the diary show before the range's start.
+      expect(shown).toBe(isoToDayNumber("2026-11-01") - (isoToDayNumber("2026-06-01") - HISTORY_DAYS) + 1 + 3);
+      expect(chart.description).toContain(`${chart.hiddenBefore} older than the period shown`);
+    });
+
+    it("shows the last year, or everything, when chosen", () => {
+      const diary = threeYearDiary();
+      const year = buildTrendChart(diary, course, "2026-11-01", "year");
+      expect(year.xDomain[0]).toBe(isoToDayNumber("2026-11-01") - YEAR_DAYS - 3);
+      expect(diary.points.length - year.hiddenBefore).toBe(YEAR_DAYS + 1 + 3);
+      const all = buildTrendChart(diary, course, "2026-11-01", "all");
+      expect(all.xDomain[0]).toBe(isoToDayNumber("2023-11-01") - 3);
+      expect(all.hiddenBefore).toBe(0);
+      expect(all.description).not.toContain("older than the period shown");
+    });
+
+    it("keeps the course start in view when the course began before the last year", () => {
+      const longCourse = { ...course, start: "2024-05-15", checkpoints: [] };
+      const diary = threeYearDiary();
+      expect(buildTrendChart(diary, longCourse, "2026-11-01", "course").xDomain[0]).toBe(isoToDayNumber("2024-05-15") - HISTORY_DAYS - 3);
+      // "1 year" is narrower than a long course: it cuts the course's early weeks.
+      expect(buildTrendChart(diary, longCourse, "2026-11-01", "year").xDomain[0]).toBe(isoToDayNumber("2025-11-01") - 3);
+    });
+
+    it("never widens the period beyond the data: a short record shows the same in every range", () => {
+      const itch = evaluation.trends!.itch!;
+      const domains = (["course", "year", "all"] as const).map((r) => buildTrendChart(itch, course, "2026-11-01", r).xDomain);
+      // The itch values start in late May 2026, inside every range's start.
+      expect(domains[0]).toEqual(domains[2]);
+      expect(domains[1]).toEqual(domains[2]);
+    });
   });
 });

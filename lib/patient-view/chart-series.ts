@@ -39,6 +39,8 @@ export interface WeeklyMeanPoint {
 
 export interface TrendChartModel {
   measure: MeasureKey;
+  /** The period shown. */
+  range: TrendRange;
   title: string;
   included: ChartPoint[];
   excluded: ChartPoint[];
@@ -57,6 +59,47 @@ export interface TrendChartModel {
 
 /** Days of history shown before the current course's start; older values stay in the values table. */
 export const HISTORY_DAYS = 182;
+
+/** The period a trend chart shows: the current course (and half a year before it), the last year, or everything. */
+export type TrendRange = "course" | "year" | "all";
+
+export const TREND_RANGES: ReadonlyArray<{ id: TrendRange; label: string; description: string }> = [
+  { id: "course", label: "This course", description: "the current course and the six months before it" },
+  { id: "year", label: "1 year", description: "the year up to today" },
+  { id: "all", label: "All", description: "every value on record" },
+];
+
+/** Days in the "1 year" range. */
+export const YEAR_DAYS = 365;
+
+/** The range a chart opens with: the current course when there is one (a years-long diary is unreadable as one band), else everything. */
+export function defaultTrendRange(course: CourseEvaluation | null): TrendRange {
+  return course ? "course" : "all";
+}
+
+/** The ranges worth offering: "This course" only when there is a course. */
+export function availableTrendRanges(course: CourseEvaluation | null): TrendRange[] {
+  return TREND_RANGES.map((r) => r.id).filter((id) => id !== "course" || course !== null);
+}
+
+/**
+ * The first day (days since 1970-01-01) a range shows, or null when it has no lower bound: the course's start
+ * minus HISTORY_DAYS, asOf minus YEAR_DAYS, or none for "all" (and for "course" without a course).
+ */
+export function trendRangeStartDay(range: TrendRange, course: CourseEvaluation | null, asOf: IsoDate): number | null {
+  switch (range) {
+    case "course": {
+      const start = course ? isoToDayNumber(course.start) : Number.NaN;
+      return Number.isFinite(start) ? start - HISTORY_DAYS : null;
+    }
+    case "year": {
+      const today = isoToDayNumber(asOf);
+      return Number.isFinite(today) ? today - YEAR_DAYS : null;
+    }
+    case "all":
+      return null;
+  }
+}
 
 /** A week with this many daily values makes a diary (clinical-reference 1: 4 or more daily values). */
 const DIARY_MIN_VALUES_PER_WEEK = 4;
@@ -96,9 +139,9 @@ function toPoint(p: MeasureTrend["points"][number]): ChartPoint {
 
 /**
  * The chart model for one measure. Checkpoint bands come from `course` (the current course) and are
- * clipped to the x domain, which spans the data, the course start and asOf.
+ * clipped to the x domain, which spans the data, the course start and asOf, from the range's first day on.
  */
-export function buildTrendChart(trend: MeasureTrend, course: CourseEvaluation | null, asOf: IsoDate): TrendChartModel {
+export function buildTrendChart(trend: MeasureTrend, course: CourseEvaluation | null, asOf: IsoDate, range: TrendRange = defaultTrendRange(course)): TrendChartModel {
   const info = MEASURE_INFO[trend.measure];
   const points = trend.points.map(toPoint).filter((p) => Number.isFinite(p.day)).sort((a, b) => a.day - b.day);
   const included = points.filter((p) => !p.excluded);
@@ -112,8 +155,9 @@ export function buildTrendChart(trend: MeasureTrend, course: CourseEvaluation | 
   const courseStartDay = course ? isoToDayNumber(course.start) : null;
   if (courseStartDay !== null) xs.push(courseStartDay);
   if (Number.isFinite(asOfDay)) xs.push(asOfDay);
-  // With a course, show at most HISTORY_DAYS before its start so its checkpoint windows stay readable.
-  const minX = Math.max(Math.min(...xs), courseStartDay !== null ? courseStartDay - HISTORY_DAYS : -Infinity);
+  // The range cuts older history so the period chosen stays readable; older values stay in the values table.
+  const rangeStart = trendRangeStartDay(range, course, asOf);
+  const minX = Math.max(Math.min(...xs), rangeStart ?? -Infinity);
   const maxX = Math.max(...xs);
   const xDomain: [number, number] = [minX - 3, maxX + 3];
 
@@ -151,6 +195,7 @@ export function buildTrendChart(trend: MeasureTrend, course: CourseEvaluation | 
 
   return {
     measure: trend.measure,
+    range,
     title: info.label,
     included: included.map(clamp),
     excluded: excluded.map(clamp),

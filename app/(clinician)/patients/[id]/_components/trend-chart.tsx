@@ -16,13 +16,15 @@ const THRESHOLD_COLOUR = "#007A5A";
 // Weekly diary means: a dark reddish purple, distinct from the daily values and at least 3:1 on white.
 const WEEKLY_COLOUR = "#7A2E6B";
 
+/** The rows inside the period shown: a years-long diary outside the range would only be drawn and clipped away. */
 function rowsOf(model: TrendChartModel): TrendRow[] {
+  const [from, to] = model.xDomain;
   const rows: TrendRow[] = [
     ...model.included.map((p) => ({ day: p.day, shown: p.plotValue, excludedShown: null, weeklyMean: null, point: p })),
     ...model.excluded.map((p) => ({ day: p.day, shown: null, excludedShown: p.plotValue, weeklyMean: null, point: p })),
     ...model.weekly.map((w) => ({ day: w.day, shown: null, excludedShown: null, weeklyMean: w.mean, weekly: w })),
   ];
-  return rows.sort((a, b) => a.day - b.day);
+  return rows.filter((r) => r.day >= from && r.day <= to).sort((a, b) => a.day - b.day);
 }
 
 /** Daily diaries have a hundred points or more: smaller dots keep the line readable. */
@@ -68,10 +70,10 @@ const BAND_SYMBOL: Record<string, string> = { responded: "✓", "not-responded":
 
 export function TrendChart({ model }: { model: TrendChartModel }) {
   const rows = rowsOf(model);
-  const dense = model.included.length > DENSE_POINTS;
+  const dense = rows.filter((r) => r.shown !== null).length > DENSE_POINTS;
   const headingId = `trend-${model.measure}-title`;
   return (
-    <figure aria-labelledby={headingId} className="rounded-md border border-slate-200 p-3 print:break-inside-avoid" data-testid={`trend-${model.measure}`}>
+    <figure aria-labelledby={headingId} className="rounded-md border border-slate-200 p-3 print:break-inside-avoid" data-testid={`trend-${model.measure}`} data-range={model.range}>
       <h3 id={headingId} className="text-base font-semibold text-slate-900">
         {model.title}
       </h3>

@@ -1,0 +1,36 @@
+import { dehydrate, HydrationBoundary } from "@tanstack/react-query";
+import type { Metadata } from "next";
+import { Suspense } from "react";
+import { getQueryClient } from "@/lib/query/get-query-client";
+import { RoleRefusal } from "../../../../../role-refusal";
+import { PatientViewSkeleton } from "@/app/(clinician)/patients/[id]/_components/patient-view-skeleton";
+import { PANEL_ROLES, panelGate } from "../../../_server/gate";
+import { prefetchSyncedPatient } from "../../../_server/prefetch";
+import { SyncedPatientView } from "./_components/synced-patient-view";
+
+export const metadata: Metadata = { title: "Synced patient" };
+export const dynamic = "force-dynamic";
+
+type Params = Promise<{ source: string; id: string }>;
+
+/** A worklist patient, rendered by the EHR launch's own page from the synced copy (read-only, with a banner). */
+export default async function PanelPatientPage({ params }: { params: Params }) {
+  const gate = await panelGate();
+  if (!gate.ok) return <RoleRefusal gate={gate} view="panel" allowed={PANEL_ROLES} />;
+  return (
+    <Suspense fallback={<PatientViewSkeleton />}>
+      <PrefetchedPatient params={params} />
+    </Suspense>
+  );
+}
+
+async function PrefetchedPatient({ params }: { params: Params }) {
+  const { source, id } = await params;
+  const queryClient = getQueryClient();
+  await prefetchSyncedPatient(queryClient, source, id);
+  return (
+    <HydrationBoundary state={dehydrate(queryClient)}>
+      <SyncedPatientView source={source} patientId={id} />
+    </HydrationBoundary>
+  );
+}

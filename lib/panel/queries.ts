@@ -1,0 +1,426 @@
+/**
+ * The panel's SQL: summary figures, the worklist (server-side filters, sort and paging) and the chart series,
+ * read from the evaluation rows the sync writes (evaluations with denormalised filter columns, and their
+ * checkpoints, labs and flags). Plain SQL on pg: aggregates with FILTER, parameters only (never spliced
+ * values), one query per figure group, run in parallel. Every figure carries its definition.
+ */
+import type pg from "pg";
+import { addDays } from "../clinical/dates";
+import type { CheckpointVerdict, DrugId, Route, Severity } from "../clinical/types";
+import { CHECKPOINT_WEEKS, DRUGS, describeFilters, panelPatientHref, serializePanelFilters, type PanelFilters, type SortKey } from "./filters";
+import type {
+  FilterOptions,
+  LabCompletenessPoint,
+  PanelCharts,
+  PanelSummary,
+  RateFigure,
+  ResponseCurvePoint,
+  ResponseMeasure,
+  ResponseRateRow,
+  SourceSummary,
+  WorklistPage,
+  WorklistRow,
+} from "./types";
+
+/** What the queries need of a pg Pool (or a client in a test transaction). */
+export type Queryable = Pick<pg.Pool, "query">;
+
+/** "Due in the next 7 days": a checkpoint target from today to today + DUE_SOON_DAYS, inclusive. */
+export const DUE_SOON_DAYS = 7;
+/** Months of due dates the lab-completeness chart covers, ending with the current month. */
+export const LAB_COMPLETENESS_MONTHS = 24;
+
+const DECIDED_VERDICTS = ["responded", "not-responded", "not-assessable"];
+
+export const DEFINITIONS = {
+  evaluatedPatients: "Synced patients with a current evaluation, on a JAK inhibitor or not.",
+  onJak: "Patients whose latest JAK inhibitor course for atopic dermatitis has not ended, by that course's drug and route.",
+  responseScope:
+    "Every JAK course of every synced patient, counting only checkpoints whose verdict is decided: the window has closed (responded, not responded, not assessable) or a criterion was met early (responded). Each rate's denominator leaves out the checkpoints where that measure could not be assessed (no baseline, no value in the window, baseline below the threshold); they are counted as not assessable.",
+  responseMeasures: {
+    easi75: "EASI-75: EASI at least 75% below baseline (band EASI-75 or EASI-90), among checkpoints with an assessable EASI (baseline above 0 and a value).",
+    igaSuccess: "IGA success: IGA 0 or 1 and at least 2 grades better than baseline, among checkpoints with an IGA baseline and an IGA value.",
+    itch4: "Itch: at least 4 points better on the itch NRS, among checkpoints with an itch baseline of 4 or more and a value.",
+    pain3: "Skin pain: at least 3 points better on the skin-pain NRS, among checkpoints with a skin-pain baseline of 3 or more and a value.",
+  } satisfies Record<ResponseMeasure, string>,
+  notResponded:
+    "Patients on a JAK inhibitor whose latest decided checkpoint (window closed) was not responded, among those whose latest decided checkpoint was assessable (responded or not responded).",
+  overdueLabs:
+    "Patients on a JAK inhibitor with at least one safety lab overdue (a follow-up window closed without a result) or missing (a baseline lab not done by start + 3 days), among all patients on a JAK inhibitor; requirements counts those labs.",
+  abnormalLabs:
+    "Patients on a JAK inhibitor with at least one abnormal safety-lab result (an abnormal-lab flag: neutrophils, lymphocytes, haemoglobin, platelets or liver enzymes past the label's threshold), among all patients on a JAK inhibitor.",
+  dueNext7Days: `Checkpoints of a running course whose target date (start + 7 x week days) falls from today to ${DUE_SOON_DAYS} days from today and that are not yet decided; patients counts the patients they belong to.`,
+  responseCurves:
+    "Per drug and checkpoint week, over every JAK course: responded / (responded + not responded) among decided checkpoints; not-assessable checkpoints are left out of the percent and counted beside it.",
+  labCompleteness: `Per month of the due date (last ${LAB_COMPLETENESS_MONTHS} months up to today): done / (done + missing + overdue) over safety-lab requirements of every JAK course; requirements still due or not yet due are not counted.`,
+} as const;
+
+function num(value: unknown): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "bigint") return Number(value);
+  if (typeof value === "string" && value !== "") return Number(value);
+  return 0;
+}
+
+function percent(numerator: number, denominator: number): number | null {
+  return denominator > 0 ? Math.round((numerator / denominator) * 1000) / 10 : null;
+}
+
+function iso(value: unknown): string | null {
+  if (value instanceof Date) return value.toISOString();
+  return typeof value === "string" ? value : null;
+}
+
+function rate(numerator: unknown, denominator: unknown, notAssessable: unknown): RateFigure {
+  const n = num(numerator);
+  const d = num(denominator);
+  return { numerator: n, denominator: d, notAssessable: num(notAssessable), percent: percent(n, d) };
+}
+
+/** Sources with their last successful sync, by name. */
+export async function listSources(db: Queryable): Promise<SourceSummary[]> {
+  const { rows } = await db.query<{ id: string; name: string; last_success_at: Date | null }>(`SELECT id, name, last_success_at FROM sources ORDER BY name, id`);
+  return rows.map((r) => ({ id: r.id, name: r.name, lastSuccessAt: iso(r.last_success_at) }));
+}
+
+export async function panelSummary(db: Queryable, options: { source: string | null; today: string }): Promise<PanelSummary> {
+  const { source, today } = options;
+  const sourceFilter = (alias: string) => `($1::text IS NULL OR ${alias}.source = $1)`;
+  const [sources, lastSync, counts, rates, due] = await Promise.all([
+    listSources(db),
+    db.query<{ source: string; status: string; started_at: Date; finished_at: Date | null }>(
+      `SELECT source, status, started_at, finished_at FROM sync_runs r WHERE ${sourceFilter("r")} ORDER BY started_at DESC, id DESC LIMIT 1`,
+      [source],
+    ),
+    // One scan: the () grouping set gives the totals, (drug, route) the patients on a JAK by drug and route.
+    db.query(
+      `SELECT drug, route, GROUPING(drug, route) AS level,
+              count(*) AS evaluated,
+              count(*) FILTER (WHERE on_jak) AS on_jak,
+              count(*) FILTER (WHERE on_jak AND latest_verdict = 'not-responded') AS not_responded,
+              count(*) FILTER (WHERE on_jak AND latest_verdict IN ('responded', 'not-responded')) AS assessable_latest,
+              count(*) FILTER (WHERE on_jak AND (labs_overdue > 0 OR labs_missing > 0)) AS overdue_patients,
+              coalesce(sum(labs_overdue + labs_missing) FILTER (WHERE on_jak), 0) AS overdue_requirements,
+              count(*) FILTER (WHERE on_jak AND labs_abnormal > 0) AS abnormal_patients,
+              coalesce(sum(labs_abnormal) FILTER (WHERE on_jak), 0) AS abnormal_results,
+              min(as_of) AS min_as_of, max(as_of) AS max_as_of
+         FROM evaluations e WHERE ${sourceFilter("e")}
+        GROUP BY GROUPING SETS ((), (drug, route))`,
+      [source],
+    ),
+    db.query(
+      `SELECT drug, week, count(*) AS decided,
+              count(*) FILTER (WHERE easi_status IN ('met', 'not-met') AND easi_band IN ('EASI-75', 'EASI-90')) AS easi_num,
+              count(*) FILTER (WHERE easi_status IN ('met', 'not-met')) AS easi_den,
+              count(*) FILTER (WHERE easi_status IS NOT NULL AND easi_status NOT IN ('met', 'not-met')) AS easi_na,
+              count(*) FILTER (WHERE iga_status IS NOT NULL AND iga_baseline IS NOT NULL AND iga_value IS NOT NULL
+                                 AND iga_value <= 1 AND iga_baseline - iga_value >= 2) AS iga_num,
+              count(*) FILTER (WHERE iga_status IS NOT NULL AND iga_baseline IS NOT NULL AND iga_value IS NOT NULL) AS iga_den,
+              count(*) FILTER (WHERE iga_status IS NOT NULL AND (iga_baseline IS NULL OR iga_value IS NULL)) AS iga_na,
+              count(*) FILTER (WHERE itch_status = 'met') AS itch_num,
+              count(*) FILTER (WHERE itch_status IN ('met', 'not-met')) AS itch_den,
+              count(*) FILTER (WHERE itch_status IS NOT NULL AND itch_status NOT IN ('met', 'not-met')) AS itch_na,
+              count(*) FILTER (WHERE pain_status = 'met') AS pain_num,
+              count(*) FILTER (WHERE pain_status IN ('met', 'not-met')) AS pain_den,
+              count(*) FILTER (WHERE pain_status IS NOT NULL AND pain_status NOT IN ('met', 'not-met')) AS pain_na
+         FROM evaluation_checkpoints c
+        WHERE verdict = ANY($2::text[]) AND ${sourceFilter("c")}
+        GROUP BY drug, week`,
+      [source, DECIDED_VERDICTS],
+    ),
+    dueSoonCounts(db, source, today),
+  ]);
+
+  const t = counts.rows.find((r) => num(r.level) === 3) ?? {};
+  const byDrugRoute = counts.rows.filter((r) => num(r.level) === 0 && r.drug !== null && r.route !== null && num(r.on_jak) > 0);
+  const onJakCount = num(t.on_jak);
+  const rows: ResponseRateRow[] = rates.rows.map((r) => {
+    const figures: Partial<Record<ResponseMeasure, RateFigure>> = {};
+    const add = (key: ResponseMeasure, prefix: string) => {
+      if (num(r[`${prefix}_den`]) + num(r[`${prefix}_na`]) > 0) figures[key] = rate(r[`${prefix}_num`], r[`${prefix}_den`], r[`${prefix}_na`]);
+    };
+    add("easi75", "easi");
+    add("igaSuccess", "iga");
+    add("itch4", "itch");
+    add("pain3", "pain");
+    return { drug: r.drug as DrugId, week: num(r.week), decided: num(r.decided), rates: figures };
+  });
+  rows.sort((a, b) => drugOrder(a.drug) - drugOrder(b.drug) || a.week - b.week);
+  const d = due.rows[0] ?? {};
+  const last = lastSync.rows[0];
+
+  return {
+    today,
+    source,
+    sources,
+    lastSync: last ? { source: last.source, status: last.status, startedAt: iso(last.started_at) ?? "", finishedAt: iso(last.finished_at) } : null,
+    evaluatedPatients: { count: num(t.evaluated), definition: DEFINITIONS.evaluatedPatients },
+    onJak: {
+      count: onJakCount,
+      definition: DEFINITIONS.onJak,
+      byDrugRoute: byDrugRoute
+        .map((r) => ({ drug: r.drug as DrugId, route: r.route as Route, count: num(r.on_jak) }))
+        .sort((a, b) => drugOrder(a.drug) - drugOrder(b.drug) || a.route.localeCompare(b.route)),
+    },
+    responseRates: { definitions: DEFINITIONS.responseMeasures, scope: DEFINITIONS.responseScope, rows },
+    notResponded: { count: num(t.not_responded), denominator: num(t.assessable_latest), definition: DEFINITIONS.notResponded },
+    overdueLabs: { count: num(t.overdue_patients), requirements: num(t.overdue_requirements), denominator: onJakCount, definition: DEFINITIONS.overdueLabs },
+    abnormalLabs: { count: num(t.abnormal_patients), results: num(t.abnormal_results), denominator: onJakCount, definition: DEFINITIONS.abnormalLabs },
+    dueNext7Days: { count: num(d.checkpoints), patients: num(d.patients), definition: DEFINITIONS.dueNext7Days },
+    evaluatedAsOf: { min: (t.min_as_of as string | null) ?? null, max: (t.max_as_of as string | null) ?? null },
+  };
+}
+
+async function dueSoonCounts(db: Queryable, source: string | null, today: string) {
+  const c = new Conditions();
+  const on = dueSoonCheckpoint(c, today);
+  c.add(dueSoonCourse(c, today));
+  if (source) c.add(`e.source = ${c.param(source)}`);
+  return db.query(`SELECT count(*) AS checkpoints, count(DISTINCT (c.source, c.patient_id)) AS patients FROM evaluations e JOIN evaluation_checkpoints c ON ${on} ${c.where}`, c.params);
+}
+
+function drugOrder(drug: string): number {
+  const i = (DRUGS as readonly string[]).indexOf(drug);
+  return i < 0 ? DRUGS.length : i;
+}
+
+/**
+ * A running course (evaluations e) that can have a checkpoint target from today to today + 7: target =
+ * start + 7 x week, so for each checkpoint week its start lies in a 7-day range (computed here, passed as
+ * parameters). The ranges pick the few candidate courses before their checkpoint rows are read.
+ */
+function dueSoonCourse(c: Conditions, today: string): string {
+  const ranges = CHECKPOINT_WEEKS.map((week) => `e.course_start BETWEEN ${c.param(addDays(today, -week * 7))} AND ${c.param(addDays(today, DUE_SOON_DAYS - week * 7))}`);
+  return `e.on_jak AND (${ranges.join(" OR ")})`;
+}
+
+/** A checkpoint (c) of that course whose target date falls from today to today + 7 and that is not decided yet. */
+function dueSoonCheckpoint(c: Conditions, today: string): string {
+  return `c.source = e.source AND c.patient_id = e.patient_id AND c.course_index = e.course_index
+     AND c.verdict IN ('not-due', 'open')
+     AND c.course_start::date + c.week * 7 BETWEEN ${c.param(today)}::date AND ${c.param(addDays(today, DUE_SOON_DAYS))}::date`;
+}
+
+/** Collects SQL conditions with numbered parameters. */
+class Conditions {
+  readonly parts: string[] = [];
+  readonly params: unknown[] = [];
+  param(value: unknown): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+  add(sql: string): void {
+    this.parts.push(sql);
+  }
+  get where(): string {
+    return this.parts.length > 0 ? `WHERE ${this.parts.join("\n AND ")}` : "";
+  }
+}
+
+const SEVERITY_COLUMN: Record<Severity, string> = { critical: "flags_critical", warning: "flags_warning", info: "flags_info" };
+
+/** The WHERE clause of the worklist for filters (page, size and sort aside). */
+export function worklistConditions(filters: PanelFilters, today: string): Conditions {
+  const c = new Conditions();
+  if (filters.source) c.add(`e.source = ${c.param(filters.source)}`);
+  if (filters.scope === "on-jak") c.add("e.on_jak");
+  if (filters.drug) c.add(`e.drug = ${c.param(filters.drug)}`);
+  if (filters.route) c.add(`e.route = ${c.param(filters.route)}`);
+  if (filters.week) c.add(`e.latest_checkpoint_week = ${c.param(filters.week)}`);
+  if (filters.verdict === "none") c.add("e.latest_verdict IS NULL");
+  else if (filters.verdict) c.add(`e.latest_verdict = ${c.param(filters.verdict)}`);
+  if (filters.flag && filters.severity) {
+    // The denormalised columns narrow to patients with both a flag of the kind and one of the severity; the
+    // flag rows (read by primary key) decide whether one flag has both.
+    const kind = c.param(filters.flag);
+    const severity = c.param(filters.severity);
+    c.add(`e.flag_kinds @> ARRAY[${kind}]::text[] AND e.${SEVERITY_COLUMN[filters.severity]} > 0`);
+    c.add(`EXISTS (SELECT 1 FROM evaluation_flags f WHERE f.source = e.source AND f.patient_id = e.patient_id AND f.kind = ${kind} AND f.severity = ${severity})`);
+  } else if (filters.flag) c.add(`e.flag_kinds @> ARRAY[${c.param(filters.flag)}]::text[]`);
+  else if (filters.severity) c.add(`e.${SEVERITY_COLUMN[filters.severity]} > 0`);
+  if (filters.prescriber) c.add(`e.prescriber = ${c.param(filters.prescriber)}`);
+  const dateColumn = filters.dateOf === "due" ? "e.next_due_date" : "e.course_start";
+  if (filters.from) c.add(`${dateColumn} >= ${c.param(filters.from)}`);
+  if (filters.to) c.add(`${dateColumn} <= ${c.param(filters.to)}`);
+  switch (filters.preset) {
+    case "not-responded":
+      c.add("e.latest_verdict = 'not-responded'");
+      break;
+    case "overdue-labs":
+      c.add("(e.labs_overdue > 0 OR e.labs_missing > 0)");
+      break;
+    case "abnormal-labs":
+      c.add("e.labs_abnormal > 0");
+      break;
+    case "due-7-days": {
+      c.add(`${dueSoonCourse(c, today)} AND EXISTS (SELECT 1 FROM evaluation_checkpoints c WHERE ${dueSoonCheckpoint(c, today)})`);
+      break;
+    }
+    case null:
+      break;
+  }
+  return c;
+}
+
+const NAME = "e.patient_name";
+const SEVERITY_RANK_SQL = "(CASE e.max_severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 WHEN 'info' THEN 1 ELSE 0 END)";
+const VERDICT_RANK_SQL = "(CASE e.latest_verdict WHEN 'not-responded' THEN 0 WHEN 'not-assessable' THEN 1 WHEN 'responded' THEN 2 ELSE 3 END)";
+
+/** ORDER BY for a sort key: the key in the chosen direction (empty values last either way), then fixed tie-breakers so pages never overlap. */
+export function worklistOrder(sort: SortKey, dir: "asc" | "desc"): string {
+  const d = dir === "asc" ? "ASC" : "DESC";
+  const flip = dir === "asc" ? "DESC" : "ASC";
+  const byName = `${NAME} ASC NULLS LAST`;
+  const keys: Record<SortKey, string[]> = {
+    name: [`${NAME} ${d} NULLS LAST`],
+    drug: [`e.drug ${d} NULLS LAST`, `e.route ${d} NULLS LAST`, byName],
+    week: [`e.course_week ${d} NULLS LAST`, byName],
+    verdict: [`${VERDICT_RANK_SQL} ${d}`, `e.latest_checkpoint_week ${flip} NULLS LAST`, byName],
+    due: [`e.next_due_date ${d} NULLS LAST`, byName],
+    severity: [`${SEVERITY_RANK_SQL} ${d}`, `e.flags_critical ${d}`, `e.flags_warning ${d}`, `e.flags_info ${d}`, byName],
+  };
+  return [...keys[sort], "e.source ASC", "e.patient_id ASC"].join(", ");
+}
+
+interface WorklistDbRow {
+  source: string;
+  patient_id: string;
+  patient_name: string | null;
+  on_jak: boolean;
+  drug: DrugId | null;
+  route: Route | null;
+  course_start: string | null;
+  course_week: number | null;
+  prescriber: string | null;
+  latest_checkpoint_week: number | null;
+  latest_verdict: CheckpointVerdict | null;
+  next_due_date: string | null;
+  next_due_kind: string | null;
+  flags_critical: number;
+  flags_warning: number;
+  flags_info: number;
+  labs_overdue: number;
+  labs_missing: number;
+  labs_abnormal: number;
+}
+
+/** One page of the worklist and the number of rows over all pages (two queries, in parallel). */
+export async function worklistPage(db: Queryable, filters: PanelFilters, options: { today: string; sourceName?: (id: string) => string }): Promise<WorklistPage> {
+  const where = worklistConditions(filters, options.today);
+  const limit = `LIMIT ${filters.size} OFFSET ${(filters.page - 1) * filters.size}`;
+  const [rows, count] = await Promise.all([
+    db.query<WorklistDbRow>(
+      `SELECT e.source, e.patient_id, e.patient_name, e.on_jak, e.drug, e.route, e.course_start, e.course_week, e.prescriber,
+              e.latest_checkpoint_week, e.latest_verdict, e.next_due_date, e.next_due_kind,
+              e.flags_critical, e.flags_warning, e.flags_info, e.labs_overdue, e.labs_missing, e.labs_abnormal
+         FROM evaluations e
+        ${where.where}
+        ORDER BY ${worklistOrder(filters.sort, filters.dir)}
+        ${limit}`,
+      where.params,
+    ),
+    db.query<{ total: string }>(`SELECT count(*) AS total FROM evaluations e ${where.where}`, where.params),
+  ]);
+  const total = num(count.rows[0]?.total);
+  return {
+    today: options.today,
+    rows: rows.rows.map(toWorklistRow),
+    total,
+    page: filters.page,
+    pageSize: filters.size,
+    pageCount: Math.max(1, Math.ceil(total / filters.size)),
+    query: serializePanelFilters(filters),
+    describedFilters: describeFilters(filters, options.sourceName),
+  };
+}
+
+function toWorklistRow(r: WorklistDbRow): WorklistRow {
+  return {
+    source: r.source,
+    patientId: r.patient_id,
+    name: r.patient_name,
+    onJak: r.on_jak,
+    drug: r.drug,
+    route: r.route,
+    courseStart: r.course_start,
+    courseWeek: r.course_week,
+    prescriber: r.prescriber,
+    latestCheckpointWeek: r.latest_checkpoint_week,
+    latestVerdict: r.latest_verdict,
+    flags: { critical: num(r.flags_critical), warning: num(r.flags_warning), info: num(r.flags_info) },
+    labs: { overdue: num(r.labs_overdue), missing: num(r.labs_missing), abnormal: num(r.labs_abnormal) },
+    nextDue: r.next_due_date ? { date: r.next_due_date, kind: r.next_due_kind ?? "" } : null,
+    href: panelPatientHref(r.source, r.patient_id),
+  };
+}
+
+/** Choices for the worklist's filter form: the sources and the prescribers seen on running courses. */
+export async function filterOptions(db: Queryable, options: { source: string | null }): Promise<FilterOptions> {
+  const [sources, prescribers] = await Promise.all([
+    listSources(db),
+    db.query<{ prescriber: string }>(
+      `SELECT DISTINCT prescriber FROM evaluations e WHERE prescriber IS NOT NULL AND ($1::text IS NULL OR e.source = $1) ORDER BY prescriber LIMIT 500`,
+      [options.source],
+    ),
+  ]);
+  return { sources, prescribers: prescribers.rows.map((r) => r.prescriber) };
+}
+
+/** The first day of the month `months - 1` months before today's month. */
+function monthsBackStart(today: string, months: number): string {
+  const y = Number(today.slice(0, 4));
+  const m = Number(today.slice(5, 7)) - (months - 1);
+  const year = y + Math.floor((m - 1) / 12);
+  const month = ((((m - 1) % 12) + 12) % 12) + 1;
+  return `${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}-01`;
+}
+
+export async function panelCharts(db: Queryable, options: { source: string | null; today: string }): Promise<PanelCharts> {
+  const { source, today } = options;
+  const [curves, labs] = await Promise.all([
+    db.query(
+      `SELECT drug, week,
+              count(*) FILTER (WHERE verdict = 'responded') AS responded,
+              count(*) FILTER (WHERE verdict = 'not-responded') AS not_responded,
+              count(*) FILTER (WHERE verdict = 'not-assessable') AS not_assessable
+         FROM evaluation_checkpoints c
+        WHERE verdict = ANY($2::text[]) AND ($1::text IS NULL OR c.source = $1)
+        GROUP BY drug, week`,
+      [source, DECIDED_VERDICTS],
+    ),
+    db.query(
+      `SELECT substr(due_by, 1, 7) AS month,
+              count(*) FILTER (WHERE status = 'done') AS done,
+              count(*) FILTER (WHERE status = 'missing') AS missing,
+              count(*) FILTER (WHERE status = 'overdue') AS overdue
+         FROM evaluation_labs l
+        WHERE status IN ('done', 'missing', 'overdue') AND due_by >= $2 AND due_by <= $3 AND ($1::text IS NULL OR l.source = $1)
+        GROUP BY 1 ORDER BY 1`,
+      [source, monthsBackStart(today, LAB_COMPLETENESS_MONTHS), today],
+    ),
+  ]);
+  const byDrug = new Map<DrugId, ResponseCurvePoint[]>();
+  for (const r of curves.rows) {
+    const responded = num(r.responded);
+    const notResponded = num(r.not_responded);
+    const point: ResponseCurvePoint = { week: num(r.week), responded, notResponded, notAssessable: num(r.not_assessable), percent: percent(responded, responded + notResponded) };
+    const list = byDrug.get(r.drug as DrugId) ?? [];
+    list.push(point);
+    byDrug.set(r.drug as DrugId, list);
+  }
+  const series = [...byDrug.entries()]
+    .sort(([a], [b]) => drugOrder(a) - drugOrder(b))
+    .map(([drug, points]) => ({ drug, points: points.sort((a, b) => a.week - b.week) }));
+  const points: LabCompletenessPoint[] = labs.rows.map((r) => {
+    const done = num(r.done);
+    const missing = num(r.missing);
+    const overdue = num(r.overdue);
+    return { month: String(r.month), done, missing, overdue, percent: percent(done, done + missing + overdue) };
+  });
+  return {
+    today,
+    source,
+    responseCurves: { definition: DEFINITIONS.responseCurves, series },
+    labCompleteness: { definition: DEFINITIONS.labCompleteness, points },
+  };
+}

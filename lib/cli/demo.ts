@@ -1,6 +1,7 @@
-// `npm run demo`: the sandbox EHR with a seeded synthetic cohort beside the app, then the launcher's URL.
+// `npm run demo`: the sandbox EHR with a seeded synthetic cohort beside the app, a first Bulk Data sync of its JAK
+// panel (so the clinic lead's panel is populated), then the launcher's URL.
 import { ensureProductionBuild, stopOnSignalOrExit } from "../app/app-server";
-import { startDemoStack } from "../app/demo-stack";
+import { describeFirstSync, startDemoStack } from "../app/demo-stack";
 
 const appPort = Number(process.env.PORT) || 3000;
 const sandboxPort = Number(process.env.SANDBOX_PORT) || 4100;
@@ -16,6 +17,7 @@ console.log(`
 Eczema JAK Monitor demo is running.
   App:             ${stack.appUrl}
   Sandbox EHR:     ${stack.sandbox.origin} (FHIR base ${stack.sandbox.fhirBase}, ${patients} synthetic patients, seed ${seed}, data up to ${today})
+  Clinic panel:    ${describeFirstSync(stack.firstSync)}
 
   Open the EHR launcher to start: ${stack.sandbox.launcherUrl}
   (pick a dermatologist and a patient for an EHR launch, or a clinic lead / quality analyst for a standalone launch)

@@ -1,4 +1,5 @@
-// `npm start` (production) and `npm run dev`: the database (embedded PostgreSQL unless DATABASE_URL is set), then Next.
+// `npm start` (production) and `npm run dev`: the database (embedded PostgreSQL unless DATABASE_URL is set), the job
+// worker in this process (unless WORKER_IN_APP=0, when `npm run worker` runs it separately), then Next.
 import { ensureProductionBuild, startAppServer, stopOnSignalOrExit } from "../app/app-server";
 
 const dev = process.argv.includes("--dev");
@@ -7,6 +8,8 @@ const host = process.env.HOST ?? "127.0.0.1";
 
 if (!dev) await ensureProductionBuild();
 const app = await startAppServer({ port, host, dev });
-console.log(`Eczema JAK Monitor is running at ${app.url} (database: ${app.database.mode}).`);
+console.log(
+  `Eczema JAK Monitor is running at ${app.url} (database: ${app.database.mode}; job worker: ${app.worker ? "in this process" : "separate, WORKER_IN_APP=0"}).`,
+);
 
 stopOnSignalOrExit(() => app.stop(), app.exited);

@@ -1,0 +1,174 @@
+/**
+ * Writes evaluation rows for a batch of synced patients in one round of set-based statements: an upsert of
+ * the `evaluations` rows, delete + insert of their checkpoint, lab and flag rows, and the patients' display
+ * fields and dirty flag. Rows travel as one JSON document per table (jsonb_to_recordset), so a batch of 500
+ * patients is five statements whatever its size. The caller owns the transaction.
+ */
+import type pg from "pg";
+import type { EvaluationRows } from "../sync/evaluation-row";
+
+export interface EvaluatedPatient {
+  rows: EvaluationRows;
+  /**
+   * patients.data_changed_at as read before the patient's resources were loaded (null when never set).
+   * The patient stays dirty when the column has moved since: a change that arrived meanwhile is not lost.
+   */
+  dataChangedAt: Date | null;
+}
+
+export interface WriteResult {
+  /** Evaluations written. */
+  written: number;
+  /** Patients whose dirty flag was cleared. */
+  cleared: number;
+}
+
+const EVALUATION_COLUMNS: Array<[column: string, key: string, type: string]> = [
+  ["patient_id", "patientId", "text"],
+  ["as_of", "asOf", "text"],
+  ["rules_version", "rulesVersion", "text"],
+  ["patient_name", "patientName", "text"],
+  ["birth_date", "birthDate", "text"],
+  ["sex", "sex", "text"],
+  ["on_jak", "onJak", "boolean"],
+  ["course_count", "courseCount", "integer"],
+  ["course_index", "courseIndex", "integer"],
+  ["drug", "drug", "text"],
+  ["route", "route", "text"],
+  ["course_start", "courseStart", "text"],
+  ["course_end", "courseEnd", "text"],
+  ["course_week", "courseWeek", "integer"],
+  ["prescriber", "prescriber", "text"],
+  ["latest_checkpoint_week", "latestCheckpointWeek", "integer"],
+  ["latest_verdict", "latestVerdict", "text"],
+  ["next_due_date", "nextDueDate", "text"],
+  ["next_due_kind", "nextDueKind", "text"],
+  ["flags_critical", "flagsCritical", "integer"],
+  ["flags_warning", "flagsWarning", "integer"],
+  ["flags_info", "flagsInfo", "integer"],
+  ["max_severity", "maxSeverity", "text"],
+  ["flag_kinds", "flagKinds", "text[]"],
+  ["flag_counts", "flagCounts", "jsonb"],
+  ["labs_missing", "labsMissing", "integer"],
+  ["labs_overdue", "labsOverdue", "integer"],
+  ["labs_due", "labsDue", "integer"],
+  ["labs_abnormal", "labsAbnormal", "integer"],
+  ["data_quality_count", "dataQualityCount", "integer"],
+  ["result", "result", "jsonb"],
+];
+
+const CHECKPOINT_COLUMNS: Array<[string, string, string]> = [
+  ["patient_id", "patientId", "text"],
+  ["course_index", "courseIndex", "integer"],
+  ["week", "week", "integer"],
+  ["drug", "drug", "text"],
+  ["route", "route", "text"],
+  ["course_start", "courseStart", "text"],
+  ["window_start", "windowStart", "text"],
+  ["window_end", "windowEnd", "text"],
+  ["verdict", "verdict", "text"],
+  ["easi_status", "easiStatus", "text"],
+  ["easi_baseline", "easiBaseline", "double precision"],
+  ["easi_value", "easiValue", "double precision"],
+  ["easi_percent", "easiPercent", "double precision"],
+  ["easi_band", "easiBand", "text"],
+  ["iga_criterion", "igaCriterion", "text"],
+  ["iga_status", "igaStatus", "text"],
+  ["iga_baseline", "igaBaseline", "double precision"],
+  ["iga_value", "igaValue", "double precision"],
+  ["itch_status", "itchStatus", "text"],
+  ["itch_baseline", "itchBaseline", "double precision"],
+  ["itch_value", "itchValue", "double precision"],
+  ["pain_status", "painStatus", "text"],
+  ["pain_baseline", "painBaseline", "double precision"],
+  ["pain_value", "painValue", "double precision"],
+];
+
+const LAB_COLUMNS: Array<[string, string, string]> = [
+  ["patient_id", "patientId", "text"],
+  ["course_index", "courseIndex", "integer"],
+  ["requirement", "requirement", "text"],
+  ["drug", "drug", "text"],
+  ["status", "status", "text"],
+  ["due_by", "dueBy", "text"],
+  ["done_on", "doneOn", "text"],
+];
+
+const FLAG_COLUMNS: Array<[string, string, string]> = [
+  ["patient_id", "patientId", "text"],
+  ["seq", "seq", "integer"],
+  ["rule_id", "ruleId", "text"],
+  ["kind", "kind", "text"],
+  ["severity", "severity", "text"],
+  ["message", "message", "text"],
+  ["rule_source", "ruleSource", "text"],
+  ["resource", "resource", "text"],
+  ["course_index", "courseIndex", "integer"],
+  ["requirement", "requirement", "text"],
+  ["week", "week", "integer"],
+];
+
+/** INSERT INTO table (source, cols...) SELECT $1, r.cols FROM jsonb_to_recordset($2) AS r(keys types). */
+function insertSql(table: string, columns: Array<[string, string, string]>): string {
+  const target = ["source", ...columns.map(([c]) => c)].join(", ");
+  const select = ["$1", ...columns.map(([, key]) => `r."${key}"`)].join(", ");
+  const record = columns.map(([, key, type]) => `"${key}" ${type}`).join(", ");
+  return `INSERT INTO ${table} (${target}) SELECT ${select} FROM jsonb_to_recordset($2::jsonb) AS r(${record})`;
+}
+
+const UPSERT_EVALUATIONS =
+  `${insertSql("evaluations", EVALUATION_COLUMNS)} ON CONFLICT (source, patient_id) DO UPDATE SET ` +
+  [...EVALUATION_COLUMNS.slice(1).map(([c]) => `${c} = EXCLUDED.${c}`), "evaluated_at = now()"].join(", ");
+const INSERT_CHECKPOINTS = insertSql("evaluation_checkpoints", CHECKPOINT_COLUMNS);
+const INSERT_LABS = insertSql("evaluation_labs", LAB_COLUMNS);
+const INSERT_FLAGS = insertSql("evaluation_flags", FLAG_COLUMNS);
+
+// Only rows whose data_changed_at is where it was when the batch was read lose their dirty flag.
+const UPDATE_PATIENTS = `
+  UPDATE patients AS p SET
+    display_name = r."patientName", birth_date = r."birthDate", sex = r.sex, evaluated_at = now(), updated_at = now(),
+    dirty = CASE WHEN p.data_changed_at IS NOT DISTINCT FROM r."dataChangedAt" THEN false ELSE p.dirty END
+  FROM jsonb_to_recordset($2::jsonb) AS r("patientId" text, "patientName" text, "birthDate" text, sex text, "dataChangedAt" timestamptz)
+  WHERE p.source = $1 AND p.id = r."patientId"
+  RETURNING (p.dirty = false) AS cleared`;
+
+/**
+ * Locks the batch's patients rows in id order. Every writer of a patient's evaluation holds its patients row
+ * first, so two evaluators (or an evaluator and an ingest) never take evaluation rows in opposite orders.
+ */
+export async function lockPatients(client: pg.ClientBase, source: string, patientIds: readonly string[]): Promise<void> {
+  await client.query("SELECT 1 FROM patients WHERE source = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE", [source, patientIds]);
+}
+
+/** Writes one batch (all of one source) inside the caller's transaction. */
+export async function writeEvaluations(client: pg.ClientBase, source: string, batch: readonly EvaluatedPatient[]): Promise<WriteResult> {
+  if (batch.length === 0) return { written: 0, cleared: 0 };
+  const sorted = [...batch].sort((a, b) => (a.rows.evaluation.patientId < b.rows.evaluation.patientId ? -1 : 1));
+  const ids = sorted.map((p) => p.rows.evaluation.patientId);
+  for (const p of sorted) if (p.rows.evaluation.source !== source) throw new Error(`writeEvaluations: a row of source "${p.rows.evaluation.source}" in a batch of "${source}"`);
+  await lockPatients(client, source, ids);
+
+  await client.query(UPSERT_EVALUATIONS, [source, JSON.stringify(sorted.map((p) => p.rows.evaluation))]);
+  await client.query(
+    `WITH c AS (DELETE FROM evaluation_checkpoints WHERE source = $1 AND patient_id = ANY($2::text[])),
+          l AS (DELETE FROM evaluation_labs WHERE source = $1 AND patient_id = ANY($2::text[]))
+     DELETE FROM evaluation_flags WHERE source = $1 AND patient_id = ANY($2::text[])`,
+    [source, ids],
+  );
+  const checkpoints = sorted.flatMap((p) => p.rows.checkpoints);
+  const labs = sorted.flatMap((p) => p.rows.labs);
+  const flags = sorted.flatMap((p) => p.rows.flags);
+  if (checkpoints.length > 0) await client.query(INSERT_CHECKPOINTS, [source, JSON.stringify(checkpoints)]);
+  if (labs.length > 0) await client.query(INSERT_LABS, [source, JSON.stringify(labs)]);
+  if (flags.length > 0) await client.query(INSERT_FLAGS, [source, JSON.stringify(flags)]);
+
+  const patients = sorted.map((p) => ({
+    patientId: p.rows.evaluation.patientId,
+    patientName: p.rows.evaluation.patientName,
+    birthDate: p.rows.evaluation.birthDate,
+    sex: p.rows.evaluation.sex,
+    dataChangedAt: p.dataChangedAt ? p.dataChangedAt.toISOString() : null,
+  }));
+  const updated = await client.query<{ cleared: boolean }>(UPDATE_PATIENTS, [source, JSON.stringify(patients)]);
+  return { written: sorted.length, cleared: updated.rows.filter((r) => r.cleared).length };
+}

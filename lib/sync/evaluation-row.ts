@@ -1,0 +1,321 @@
+/**
+ * The engine's output for one synced patient, flattened into the panel's rows: one `evaluations` row with
+ * denormalised filter columns, and the checkpoint, lab and flag rows of every course. Pure: no IO, no clock
+ * (asOf is passed in).
+ */
+import type { Patient, Resource } from "@medplum/fhirtypes";
+import { daysBetween } from "../clinical/dates";
+import type { CheckpointEvaluation, CheckpointVerdict, CourseEvaluation, FlagKind, LabStatus, PatientEvaluation, Severity } from "../clinical/types";
+import { displayName } from "../fhir/patient-view";
+
+export interface EvaluationRow {
+  source: string;
+  patientId: string;
+  asOf: string;
+  rulesVersion: string;
+  patientName: string | null;
+  birthDate: string | null;
+  sex: string | null;
+  onJak: boolean;
+  courseCount: number;
+  courseIndex: number | null;
+  drug: string | null;
+  route: string | null;
+  courseStart: string | null;
+  courseEnd: string | null;
+  courseWeek: number | null;
+  prescriber: string | null;
+  latestCheckpointWeek: number | null;
+  latestVerdict: CheckpointVerdict | null;
+  nextDueDate: string | null;
+  nextDueKind: string | null;
+  flagsCritical: number;
+  flagsWarning: number;
+  flagsInfo: number;
+  maxSeverity: Severity | null;
+  flagKinds: FlagKind[];
+  flagCounts: Partial<Record<FlagKind, number>>;
+  labsMissing: number;
+  labsOverdue: number;
+  labsDue: number;
+  labsAbnormal: number;
+  dataQualityCount: number;
+  result: PatientEvaluation;
+}
+
+export interface CheckpointRow {
+  source: string;
+  patientId: string;
+  courseIndex: number;
+  week: number;
+  drug: string;
+  route: string;
+  courseStart: string;
+  windowStart: string;
+  windowEnd: string;
+  verdict: CheckpointVerdict;
+  easiStatus: string | null;
+  easiBaseline: number | null;
+  easiValue: number | null;
+  easiPercent: number | null;
+  easiBand: string | null;
+  igaCriterion: string | null;
+  igaStatus: string | null;
+  igaBaseline: number | null;
+  igaValue: number | null;
+  itchStatus: string | null;
+  itchBaseline: number | null;
+  itchValue: number | null;
+  painStatus: string | null;
+  painBaseline: number | null;
+  painValue: number | null;
+}
+
+export interface LabRow {
+  source: string;
+  patientId: string;
+  courseIndex: number;
+  requirement: string;
+  drug: string;
+  status: LabStatus;
+  dueBy: string;
+  doneOn: string | null;
+}
+
+export interface FlagRow {
+  source: string;
+  patientId: string;
+  seq: number;
+  ruleId: string;
+  kind: FlagKind;
+  severity: Severity;
+  message: string;
+  ruleSource: string;
+  resource: string | null;
+  courseIndex: number | null;
+  requirement: string | null;
+  week: number | null;
+}
+
+export interface EvaluationRows {
+  evaluation: EvaluationRow;
+  checkpoints: CheckpointRow[];
+  labs: LabRow[];
+  flags: FlagRow[];
+}
+
+export interface EvaluationRowContext {
+  source: string;
+  /** YYYY-MM-DD the evaluation was made for. */
+  asOf: string;
+  rulesVersion: string;
+  patient: Patient | null;
+  /** The patient's resources as evaluated (the prescriber is read from the course's start resource). */
+  resources: readonly Resource[];
+}
+
+const DECIDED: ReadonlySet<CheckpointVerdict> = new Set(["responded", "not-responded", "not-assessable"]);
+const SEVERITY_RANK: Record<Severity, number> = { critical: 3, warning: 2, info: 1 };
+
+/** The patient's own Patient resource among its resources, or null. */
+export function findPatient(resources: readonly Resource[], patientId: string): Patient | null {
+  for (const r of resources) if (r.resourceType === "Patient" && r.id === patientId) return r;
+  return null;
+}
+
+/** A course has not ended at asOf when it has no end, or ends on or after asOf. */
+function ongoingAt(course: CourseEvaluation, asOf: string): boolean {
+  return course.end === null || course.end >= asOf;
+}
+
+function courseWeekAt(course: CourseEvaluation, asOf: string): number | null {
+  if (!ongoingAt(course, asOf)) return null;
+  if (typeof course.weekAtAsOf === "number") return course.weekAtAsOf;
+  const days = daysBetween(course.start, asOf);
+  return days >= 0 ? Math.floor(days / 7) : null;
+}
+
+/**
+ * The latest checkpoint with a decided verdict. A checkpoint whose window opened only after the course had
+ * ended is left out: its "not-assessable" says nothing about how the patient did on the drug.
+ */
+function latestDecidedCheckpoint(course: CourseEvaluation): CheckpointEvaluation | null {
+  let latest: CheckpointEvaluation | null = null;
+  for (const c of course.checkpoints) {
+    if (!DECIDED.has(c.verdict)) continue;
+    if (course.end !== null && c.windowStart > course.end) continue;
+    if (!latest || c.week > latest.week) latest = c;
+  }
+  return latest;
+}
+
+/** The earliest date on or after asOf: an undecided checkpoint's target or a due / not-yet-due lab. */
+function nextDue(course: CourseEvaluation, asOf: string): { date: string; kind: string } | null {
+  const candidates: Array<{ date: string; kind: string }> = [];
+  for (const c of course.checkpoints) {
+    if (c.verdict === "open" || c.verdict === "not-due") candidates.push({ date: c.targetDate ?? c.windowEnd, kind: `checkpoint:${c.week}` });
+  }
+  for (const lab of course.labs) {
+    if (lab.status === "due" || lab.status === "not-due") candidates.push({ date: lab.dueBy, kind: `lab:${lab.requirement}` });
+  }
+  let best: { date: string; kind: string } | null = null;
+  for (const c of candidates) {
+    if (c.date < asOf) continue;
+    if (!best || c.date < best.date || (c.date === best.date && c.kind < best.kind)) best = c;
+  }
+  return best;
+}
+
+interface ReferenceLike {
+  reference?: string;
+  display?: string;
+}
+
+function referenceText(ref: ReferenceLike | undefined): string | null {
+  const text = ref?.display?.trim() || ref?.reference?.trim();
+  return text ? text : null;
+}
+
+/** Who prescribed the course: the start resource's requester (or informationSource) by display, else reference. */
+function prescriberOf(course: CourseEvaluation, resources: readonly Resource[]): string | null {
+  const slash = course.startSource.indexOf("/");
+  if (slash <= 0) return null;
+  const type = course.startSource.slice(0, slash);
+  const id = course.startSource.slice(slash + 1);
+  const start = resources.find((r) => r.resourceType === type && r.id === id);
+  if (!start) return null;
+  if (start.resourceType === "MedicationRequest") return referenceText(start.requester);
+  if (start.resourceType === "MedicationStatement") return referenceText(start.informationSource);
+  return null;
+}
+
+/** When a done requirement was completed: the latest date among the results that satisfied it. */
+function doneOn(lab: CourseEvaluation["labs"][number]): string | null {
+  if (lab.status !== "done" || !lab.results || !lab.satisfiedBy) return null;
+  const satisfying = new Set(lab.satisfiedBy);
+  let date: string | null = null;
+  for (const r of lab.results) if (satisfying.has(r.resource) && (date === null || r.date > date)) date = r.date;
+  return date;
+}
+
+function checkpointRow(source: string, patientId: string, courseIndex: number, course: CourseEvaluation, c: CheckpointEvaluation): CheckpointRow {
+  const { easi, iga, itch, pain } = c.measures;
+  return {
+    source,
+    patientId,
+    courseIndex,
+    week: c.week,
+    drug: course.drug,
+    route: course.route,
+    courseStart: course.start,
+    windowStart: c.windowStart,
+    windowEnd: c.windowEnd,
+    verdict: c.verdict,
+    easiStatus: easi?.status ?? null,
+    easiBaseline: easi?.baseline ?? null,
+    easiValue: easi?.value ?? null,
+    easiPercent: easi?.percentImprovement ?? null,
+    easiBand: easi?.band ?? null,
+    igaCriterion: iga?.criterion ?? null,
+    igaStatus: iga?.status ?? null,
+    igaBaseline: iga?.baseline ?? null,
+    igaValue: iga?.value ?? null,
+    itchStatus: itch?.status ?? null,
+    itchBaseline: itch?.baseline ?? null,
+    itchValue: itch?.value ?? null,
+    painStatus: pain?.status ?? null,
+    painBaseline: pain?.baseline ?? null,
+    painValue: pain?.value ?? null,
+  };
+}
+
+export function evaluationRows(evaluation: PatientEvaluation, context: EvaluationRowContext): EvaluationRows {
+  const { source, asOf } = context;
+  const patientId = evaluation.patientId;
+  const courses = evaluation.courses;
+  const courseIndex = courses.length > 0 ? courses.length - 1 : null;
+  const latest = courseIndex === null ? null : courses[courseIndex]!;
+
+  const checkpoints: CheckpointRow[] = [];
+  const labs: LabRow[] = [];
+  courses.forEach((course, index) => {
+    for (const c of course.checkpoints) checkpoints.push(checkpointRow(source, patientId, index, course, c));
+    for (const lab of course.labs) {
+      labs.push({ source, patientId, courseIndex: index, requirement: lab.requirement, drug: course.drug, status: lab.status, dueBy: lab.dueBy, doneOn: doneOn(lab) });
+    }
+  });
+
+  const severityCounts: Record<Severity, number> = { critical: 0, warning: 0, info: 0 };
+  const flagCounts: Partial<Record<FlagKind, number>> = {};
+  let maxSeverity: Severity | null = null;
+  let labsAbnormal = 0;
+  const flags: FlagRow[] = [];
+  for (const [seq, f] of evaluation.flags.entries()) {
+    severityCounts[f.severity]++;
+    flagCounts[f.kind] = (flagCounts[f.kind] ?? 0) + 1;
+    if (maxSeverity === null || SEVERITY_RANK[f.severity] > SEVERITY_RANK[maxSeverity]) maxSeverity = f.severity;
+    if (f.kind === "abnormal-lab" && f.course === courseIndex) labsAbnormal++;
+    flags.push({
+      source,
+      patientId,
+      seq,
+      ruleId: f.ruleId,
+      kind: f.kind,
+      severity: f.severity,
+      message: f.message,
+      ruleSource: f.source,
+      resource: f.resource ?? null,
+      courseIndex: f.course ?? null,
+      requirement: f.requirement ?? null,
+      week: f.week ?? null,
+    });
+  }
+
+  // Lab counts describe the latest course: an ended course's gaps are history, not a worklist item.
+  const latestLabs = latest?.labs ?? [];
+  const countLabs = (status: LabStatus) => latestLabs.filter((l) => l.status === status).length;
+  const onJak = latest !== null && ongoingAt(latest, asOf);
+  const checkpoint = latest ? latestDecidedCheckpoint(latest) : null;
+  const due = latest && onJak ? nextDue(latest, asOf) : null;
+  const patient = context.patient;
+
+  return {
+    evaluation: {
+      source,
+      patientId,
+      asOf,
+      rulesVersion: context.rulesVersion,
+      patientName: displayName(patient),
+      birthDate: patient?.birthDate ?? null,
+      sex: patient?.gender ?? null,
+      onJak,
+      courseCount: courses.length,
+      courseIndex,
+      drug: latest?.drug ?? null,
+      route: latest?.route ?? null,
+      courseStart: latest?.start ?? null,
+      courseEnd: latest?.end ?? null,
+      courseWeek: latest ? courseWeekAt(latest, asOf) : null,
+      prescriber: latest ? prescriberOf(latest, context.resources) : null,
+      latestCheckpointWeek: checkpoint?.week ?? null,
+      latestVerdict: checkpoint?.verdict ?? null,
+      nextDueDate: due?.date ?? null,
+      nextDueKind: due?.kind ?? null,
+      flagsCritical: severityCounts.critical,
+      flagsWarning: severityCounts.warning,
+      flagsInfo: severityCounts.info,
+      maxSeverity,
+      flagKinds: (Object.keys(flagCounts) as FlagKind[]).sort(),
+      flagCounts,
+      labsMissing: countLabs("missing"),
+      labsOverdue: countLabs("overdue"),
+      labsDue: countLabs("due"),
+      labsAbnormal,
+      dataQualityCount: evaluation.dataQuality.length,
+      result: evaluation,
+    },
+    checkpoints,
+    labs,
+    flags,
+  };
+}

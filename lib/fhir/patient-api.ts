@@ -5,11 +5,12 @@
  * CLINIC_TIMEZONE).
  */
 import { z } from "zod";
+import { clinicToday } from "../app/clinic-today";
 import { evaluatePatient, RULES_VERSION } from "../clinical";
 import type { CodeMapping } from "../clinical/types";
 import { getSessionAccess, type AccessDeps, type SessionAccessOk } from "../smart/access";
 import type { ApiErrorBody } from "./patient-record-types";
-import { buildPatientView, todayIn, type EvaluateFn, type PatientViewInput } from "./patient-view";
+import { buildPatientView, type EvaluateFn, type PatientViewInput } from "./patient-view";
 
 export interface PatientApiDeps extends AccessDeps {
   log?: PatientViewInput["log"];
@@ -22,12 +23,7 @@ export interface PatientApiDeps extends AccessDeps {
   asOf?: () => string;
 }
 
-// CLINIC_AS_OF pins "today" for demos and end-to-end tests that replay a cohort generated for a fixed date.
-const pinnedAsOf = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
-export function clinicToday(): string {
-  const pinned = pinnedAsOf.safeParse(process.env.CLINIC_AS_OF);
-  return pinned.success ? pinned.data : todayIn(process.env.CLINIC_TIMEZONE || "UTC");
-}
+export { clinicToday };
 
 const idSchema = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/);
 

@@ -11,7 +11,7 @@ import { evaluatePatient, RULES_VERSION } from "../clinical";
 import type { CodeMapping } from "../clinical/types";
 import { writeEvaluations, type EvaluatedPatient } from "../db/evaluation-store";
 import { loadPatientResources } from "../db/resource-store";
-import { clinicToday } from "../fhir/patient-api";
+import { clinicToday } from "../app/clinic-today";
 import { evaluationRows, findPatient } from "./evaluation-row";
 
 export type LoadResources = (pool: pg.Pool, source: string, patientIds: string[]) => Promise<Map<string, Resource[]>>;

@@ -1,5 +1,6 @@
 // Two workers (`tsx lib/cli/worker.ts`) and two app instances (lib/jobs/testing/app-instance.ts) share one
-// PostgreSQL: many sync and evaluation requests, each job done once, then both workers stop on SIGTERM.
+// PostgreSQL: many sync and evaluation requests, each job done once; the syncs leave stored code-coverage views,
+// and a code mapping added through the API re-evaluates its patient in a worker; then both workers stop on SIGTERM.
 // The sandbox package first: Prisma's generated client (imported by the test database helper) must load after it.
 import { BULK_CLIENT_ID, createBackendClientKeys, startSandbox, type RunningSandbox } from "../sandbox/index";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -8,6 +9,8 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestDatabase } from "../db/testing";
+import type { CodeCoverageResponse } from "../panel/code-coverage";
+import { handleCodeCoverageGet, handleCodeMappingPost, handleCodeMappingsGet, type CodeHandlerDeps, type CodeMappingChangeResponse, type CodeReevaluationStatusResponse } from "../panel/panel-handlers";
 import { generateCohort } from "../sandbox/cohort/index";
 import { patientIdOf } from "../sync/ndjson-ingest";
 
@@ -217,6 +220,104 @@ describe("the job queue shared by two app instances and two workers", () => {
     // And as the workers saw it: each evaluation job handled by one of them, once.
     const handled = workers.flatMap((w) => w.output.filter((line) => line.includes(`evaluation (test-`)));
     expect(handled).toHaveLength(evaluationRequests.length);
+  });
+
+  it("stores the code-coverage views after the successful syncs", async () => {
+    const { rows: runs } = await pool.query<{ finished: Date }>("SELECT max(finished_at) AS finished FROM sync_runs WHERE status = 'succeeded'");
+    await until("the code-coverage jobs to settle", async () => {
+      const { rows } = await pool.query<{ n: string }>("SELECT count(*) AS n FROM pgboss.job WHERE name = 'code-coverage' AND state IN ('created', 'retry', 'active')");
+      return rows[0]!.n === "0";
+    });
+    const views = await pool.query<{ source: string; computed_at: Date; entries: number }>(
+      "SELECT source, computed_at, (body->'totals'->>'entries')::int AS entries FROM computed_views WHERE view = 'code-coverage'",
+    );
+    // One view per configured source and one of everything (the evaluation-only rows count there).
+    expect(views.rows.map((v) => v.source).sort()).toEqual(["*", ...SYNC_SOURCES].sort());
+    for (const view of views.rows) expect(view.entries, view.source).toBeGreaterThan(0);
+    // Each view was computed from data read after the last sync run ended: the jobs ran after the runs, not before.
+    for (const view of views.rows) expect(view.computed_at.getTime(), view.source).toBeGreaterThanOrEqual(runs[0]!.finished.getTime());
+    const jobs = await pool.query<{ reason: string; state: string }>("SELECT data->>'reason' AS reason, state FROM pgboss.job WHERE name = 'code-coverage'");
+    expect(jobs.rows.length).toBeGreaterThan(0);
+    expect(jobs.rows.every((j) => j.reason.startsWith("sync:") && j.state === "completed")).toBe(true);
+  });
+
+  it("re-evaluates, through a worker, the patient whose resource carries a newly mapped code, then recomputes the views", async () => {
+    // A site code no generated patient has: the observation below is its only carrier.
+    const SITE_SYSTEM = "urn:oid:1.2.3.4.5.6789";
+    const SITE_CODE = "itch-row-42";
+    const patientId = evalIds[0]!;
+    const observation = {
+      resourceType: "Observation",
+      id: "local-itch-1",
+      status: "final",
+      subject: { reference: `Patient/${patientId}` },
+      code: { coding: [{ system: SITE_SYSTEM, code: SITE_CODE, display: "Peak itch (site flowsheet)" }] },
+      effectiveDateTime: "2026-10-20",
+      valueQuantity: { value: 6 },
+    };
+    await pool.query("INSERT INTO fhir_resources (source, patient_id, resource_type, id, content_hash, resource) VALUES ($1, $2, 'Observation', $3, $4, $5::jsonb)", [
+      EVAL_SOURCE,
+      patientId,
+      observation.id,
+      createHash("sha1").update(JSON.stringify(observation)).digest("hex"),
+      JSON.stringify(observation),
+    ]);
+    const writesOf = async () =>
+      new Map(
+        (await pool.query<{ patient_id: string; n: string }>("SELECT patient_id, count(*) AS n FROM test_evaluation_writes WHERE source = $1 GROUP BY patient_id", [EVAL_SOURCE])).rows.map((r) => [
+          r.patient_id,
+          Number(r.n),
+        ]),
+      );
+    const writesBefore = await writesOf();
+
+    const jobs = await import("./queue");
+    await jobs.useJobDatabase(db.url);
+    try {
+      const app = "http://127.0.0.1:3000";
+      const deps: CodeHandlerDeps = {
+        pool,
+        appOrigin: () => app,
+        authorize: async () => ({ practitionerId: "Practitioner/lead-1", role: "clinic-lead" }),
+        queue: { requestSync: jobs.requestSync, requestCancel: jobs.requestCancel, requestEvaluation: jobs.requestEvaluation },
+        codeJobs: jobs.codeJobs,
+      };
+      const added = await handleCodeMappingPost(
+        new Request(`${app}/api/panel/code-mappings`, {
+          method: "POST",
+          headers: { "content-type": "application/json", origin: app },
+          body: JSON.stringify({ system: SITE_SYSTEM, code: SITE_CODE, concept: "measure:itch" }),
+        }),
+        deps,
+      );
+      expect(added.status).toBe(201);
+      const change = (await added.json()) as CodeMappingChangeResponse;
+      expect(change.reevaluationJobId).toBeTruthy();
+
+      const status = await until("the re-evaluation to finish", async () => {
+        const response = await handleCodeMappingsGet(new Request(`${app}/api/panel/code-mappings?job=${change.reevaluationJobId}`), deps);
+        const body = (await response.json()) as CodeReevaluationStatusResponse;
+        return (body.state === "done" || body.state === "failed") && body;
+      });
+      expect(status).toMatchObject({ state: "done", result: { patients: 1, evaluated: 1, sources: [{ source: EVAL_SOURCE, patients: 1, evaluated: 1, wholeSource: false }] } });
+      expect(status.message).toBe("Re-evaluation done: 1 patient with this code re-evaluated.");
+
+      // That patient's evaluation was written again, and nobody else's.
+      const writesAfter = await writesOf();
+      for (const id of evalIds) expect(writesAfter.get(id) ?? 0, id).toBe((writesBefore.get(id) ?? 0) + (id === patientId ? 1 : 0));
+
+      // Then the views were recomputed with the mapping: the local code now matches through it.
+      const coverageJobId = status.result!.coverageJobId!;
+      const view = await until("the recomputed view", async () => {
+        const response = await handleCodeCoverageGet(new Request(`${app}/api/panel/code-coverage?job=${coverageJobId}`), deps);
+        const body = (await response.json()) as CodeCoverageResponse;
+        return body.job?.state === "done" && body;
+      });
+      expect(view.coverage?.matched.find((r) => r.code === SITE_CODE)).toMatchObject({ concept: "measure:itch", how: "site-mapping", resources: 1 });
+      expect(view.coverage?.mappings).toMatchObject([{ id: change.mapping.id, resources: 1 }]);
+    } finally {
+      await jobs.closeJobs();
+    }
   });
 
   it("schedules each source's re-evaluation at its clinic's time zone, and no sync when SYNC_CRON is off", async () => {

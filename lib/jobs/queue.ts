@@ -1,13 +1,16 @@
 /**
  * Jobs on the PostgreSQL job queue (pg-boss), as the app asks for them: a sync of a source, its cancellation,
- * a re-evaluation. Any number of app instances may call these at once; a worker (lib/jobs/worker.ts, run by
+ * a re-evaluation, the re-evaluation after a code mapping changed, a computation of the code-coverage views, and
+ * how those last two are doing. Any number of app instances may call these at once; a worker (lib/jobs/worker.ts, run by
  * `npm run worker` or inside the app process) does the work, each job once.
  */
 import { randomUUID } from "node:crypto";
 import type { PgBoss } from "pg-boss";
+import { z } from "zod";
+import type { CodeReevaluationResult } from "../panel/code-mappings";
 import { createSyncRun, requestRunCancel } from "../sync/run-sync";
 import { closeSendContext, sendContext, type JobContext } from "./context";
-import { EVALUATE_QUEUE, SYNC_QUEUE, type EvaluateJobData, type SyncJobData } from "./queues";
+import { CODE_COVERAGE_QUEUE, codeCoverageJobKey, EVALUATE_QUEUE, SYNC_QUEUE, type CodeCoverageJobData, type EvaluateJobData, type SyncJobData } from "./queues";
 import type { StartWorkerOptions, WorkerHandle } from "./worker";
 
 export type SyncTrigger = "manual" | "schedule" | "startup" | "mapping";
@@ -116,6 +119,92 @@ export async function requestEvaluation(input: { sourceId: string | null; patien
     await context.boss.send(EVALUATE_QUEUE, data);
   }
 }
+
+/** Where a job is: waiting (or waiting to retry), running, done, or failed for good. */
+export type JobProgress = "queued" | "running" | "done" | "failed";
+
+export interface JobStatus {
+  jobId: string;
+  state: JobProgress;
+}
+
+function progressOf(state: string): JobProgress {
+  if (state === "active") return "running";
+  if (state === "completed") return "done";
+  if (state === "failed" || state === "cancelled") return "failed";
+  return "queued";
+}
+
+/**
+ * Queues a computation of the code-coverage views (lib/panel/code-coverage.ts): one source's, or (null) every
+ * source's and the all-sources one. Returns the job that will do it: a new one, or the one already queued for
+ * the same target (which has not started, so it reads data at least as new as this request's).
+ */
+export async function sendCodeCoverageJob(boss: PgBoss, data: CodeCoverageJobData): Promise<string> {
+  const key = codeCoverageJobKey(data.sourceId);
+  // Twice: the queued job may start between a refused send and the look-up, leaving room for a new one.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const id = await boss.send(CODE_COVERAGE_QUEUE, data, { singletonKey: key });
+    if (id) return id;
+    const [queued] = await boss.findJobs(CODE_COVERAGE_QUEUE, { key, queued: true, limit: 1 });
+    if (queued) return queued.id;
+  }
+  throw new Error("The job queue refused the code-coverage job.");
+}
+
+export async function requestCodeCoverage(input: CodeCoverageJobData): Promise<string> {
+  const context = await sendContext();
+  return sendCodeCoverageJob(context.boss, input);
+}
+
+/** A code-coverage job's progress, or null when there is no such job (or it has been purged). */
+export async function codeCoverageJob(jobId: string): Promise<JobStatus | null> {
+  const context = await sendContext();
+  const [job] = await context.boss.findJobs(CODE_COVERAGE_QUEUE, { id: jobId });
+  return job ? { jobId: job.id, state: progressOf(job.state) } : null;
+}
+
+/**
+ * Queues the re-evaluation a changed site mapping of system|code needs: the job finds the synced patients whose
+ * resources carry the code (a scan of every source), re-evaluates them, and then queues the code-coverage views.
+ */
+export async function requestCodeReevaluation(input: { system: string; code: string; reason: string }): Promise<string> {
+  const context = await sendContext();
+  const data: EvaluateJobData = { sourceId: null, reason: input.reason, code: { system: input.system, code: input.code } };
+  const id = await context.boss.send(EVALUATE_QUEUE, data);
+  if (!id) throw new Error("The job queue refused the re-evaluation job.");
+  return id;
+}
+
+/** What a code re-evaluation job returns (lib/jobs/worker.ts), checked when read back. */
+export interface CodeReevaluationOutput extends CodeReevaluationResult {
+  /** The code-coverage computation queued after the re-evaluation; null when it could not be queued. */
+  coverageJobId: string | null;
+}
+
+const codeReevaluationOutputSchema = z.object({
+  patients: z.number().int().min(0),
+  evaluated: z.number().int().min(0),
+  sources: z.array(z.object({ source: z.string(), patients: z.number().int().min(0), evaluated: z.number().int().min(0), wholeSource: z.boolean() })),
+  coverageJobId: z.string().nullable(),
+});
+
+/**
+ * A code re-evaluation job's progress, with its result once done (null while it runs, and when the stored output
+ * is not one: it is reported as such rather than guessed). Null when there is no such job, or the id names an
+ * evaluation job of another kind.
+ */
+export async function codeReevaluationJob(jobId: string): Promise<(JobStatus & { result: CodeReevaluationOutput | null }) | null> {
+  const context = await sendContext();
+  const [job] = await context.boss.findJobs<EvaluateJobData>(EVALUATE_QUEUE, { id: jobId });
+  if (!job || !job.data?.code) return null;
+  const state = progressOf(job.state);
+  const output = state === "done" ? codeReevaluationOutputSchema.safeParse(job.output) : null;
+  return { jobId: job.id, state, result: output?.success ? output.data : null };
+}
+
+/** The code-coverage and code-mapping jobs, as the panel's route handlers take them (CodeJobs in lib/panel/panel-handlers.ts). */
+export const codeJobs = { requestCodeCoverage, codeCoverageJob, requestCodeReevaluation, codeReevaluationJob };
 
 /**
  * Sends this process's jobs to the database at `url` (a process without DATABASE_URL, e.g. the demo's launcher

@@ -4,6 +4,7 @@ import type { PgBoss } from "pg-boss";
 export const SYNC_QUEUE = "sync";
 export const SYNC_SCHEDULE_QUEUE = "sync-schedule";
 export const EVALUATE_QUEUE = "evaluate";
+export const CODE_COVERAGE_QUEUE = "code-coverage";
 
 /** One sync run of one source: `runId` is the sync_runs row, which the job resumes when retried. */
 export interface SyncJobData {
@@ -16,11 +17,27 @@ export interface SyncScheduleJobData {
   sourceId: string;
 }
 
-/** Re-evaluation: of one source or all (sourceId null); of the given patients, or everyone. */
+/**
+ * Re-evaluation: of one source or all (sourceId null); of the given patients, or everyone. With `code` (a site
+ * mapping of that code was added or removed): of the patients whose resources carry it, in every source, found
+ * by the job; the code-coverage views are recomputed after.
+ */
 export interface EvaluateJobData {
   sourceId: string | null;
   patientIds?: string[];
   reason: string;
+  code?: { system: string; code: string };
+}
+
+/** The code-coverage views to recompute: one source's, or (null) every source's and the all-sources one. */
+export interface CodeCoverageJobData {
+  sourceId: string | null;
+  reason: string;
+}
+
+/** The code-coverage job's singleton key: one queued and one running computation per target. */
+export function codeCoverageJobKey(sourceId: string | null): string {
+  return sourceId ?? "*";
 }
 
 export interface QueueTuning {
@@ -32,6 +49,8 @@ export interface QueueTuning {
  * sync: one active job per source (singleton policy, singletonKey = source). Heartbeats let a supervisor
  * see a worker that died and retry its job, and runSync resumes the run; a long export may run for hours.
  * evaluate: idempotent writes, so a retry after a crash simply evaluates again.
+ * code-coverage: stately per target (singletonKey): requests while one computation is queued join it, and one
+ * asked for while another runs waits for it, so it reads the newer data; a retry simply computes again.
  */
 function queueOptions(tuning: QueueTuning) {
   const heartbeatSeconds = Math.max(10, Math.floor(tuning.heartbeatSeconds ?? 30));
@@ -39,6 +58,7 @@ function queueOptions(tuning: QueueTuning) {
     [SYNC_QUEUE]: { retryLimit: 5, retryDelay: 5, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 4 * 3600, heartbeatSeconds },
     [SYNC_SCHEDULE_QUEUE]: { retryLimit: 2, retryDelay: 30, expireInSeconds: 300 },
     [EVALUATE_QUEUE]: { retryLimit: 3, retryDelay: 10, retryBackoff: true, expireInSeconds: 3600, heartbeatSeconds },
+    [CODE_COVERAGE_QUEUE]: { retryLimit: 2, retryDelay: 30, retryBackoff: true, expireInSeconds: 3600, heartbeatSeconds },
   };
 }
 
@@ -51,6 +71,7 @@ export async function ensureQueues(boss: PgBoss, options: { update?: boolean; tu
   await boss.createQueue(SYNC_QUEUE, { policy: "singleton", ...settings[SYNC_QUEUE] });
   await boss.createQueue(SYNC_SCHEDULE_QUEUE, settings[SYNC_SCHEDULE_QUEUE]);
   await boss.createQueue(EVALUATE_QUEUE, settings[EVALUATE_QUEUE]);
+  await boss.createQueue(CODE_COVERAGE_QUEUE, { policy: "stately", ...settings[CODE_COVERAGE_QUEUE] });
   if (!options.update) return;
   for (const [name, queueSettings] of Object.entries(settings)) await boss.updateQueue(name, queueSettings);
 }

@@ -1,5 +1,6 @@
 /**
- * The job worker: runs sync jobs (runSync, resuming a run when its job is retried), evaluation jobs and the
+ * The job worker: runs sync jobs (runSync, resuming a run when its job is retried, then queueing the code-coverage
+ * views), evaluation jobs (including the re-evaluation a changed code mapping needs), code-coverage jobs and the
  * schedules (every source re-evaluated at its clinic's midnight; incremental syncs on SYNC_CRON). Any number of
  * workers may share one database: pg-boss hands each job to one of them, and a job whose worker died is retried
  * elsewhere once its heartbeat goes stale.
@@ -7,12 +8,23 @@
 import type { Job } from "pg-boss";
 import { z } from "zod";
 import { todayIn } from "../fhir/patient-view";
+import { computeCodeCoverageViews } from "../panel/code-coverage";
+import { reevaluatePatientsWithCode } from "../panel/code-mappings";
 import { evaluateAllPatients, evaluateDirtyPatients, evaluatePatientsById } from "../sync/evaluate-patients";
 import { runSync } from "../sync/run-sync";
 import { loadSourceConfigs, type SourceConfig } from "../sync/sources";
 import { clearContext, startWorkContext, type JobContext } from "./context";
-import { requestSync } from "./queue";
-import { EVALUATE_QUEUE, SYNC_QUEUE, SYNC_SCHEDULE_QUEUE, type EvaluateJobData, type SyncJobData, type SyncScheduleJobData } from "./queues";
+import { requestSync, sendCodeCoverageJob, type CodeReevaluationOutput } from "./queue";
+import {
+  CODE_COVERAGE_QUEUE,
+  EVALUATE_QUEUE,
+  SYNC_QUEUE,
+  SYNC_SCHEDULE_QUEUE,
+  type CodeCoverageJobData,
+  type EvaluateJobData,
+  type SyncJobData,
+  type SyncScheduleJobData,
+} from "./queues";
 
 type Env = Record<string, string | undefined>;
 
@@ -115,6 +127,15 @@ export async function startJobWorker(options: StartWorkerOptions): Promise<Worke
     return rows[0]?.timezone ?? null;
   };
   const asOfFor = async (sourceId: string) => clinicDate(env, await timezoneOf(sourceId));
+  /** Queues the code-coverage views after their data changed; a failure is logged, never fails the job that changed it. */
+  const queueCodeCoverage = async (reason: string): Promise<string | null> => {
+    try {
+      return await sendCodeCoverageJob(boss, { sourceId: null, reason });
+    } catch (error) {
+      log(`code coverage not queued after ${reason}: ${error instanceof Error ? error.message : "unknown error"}`);
+      return null;
+    }
+  };
 
   const syncDeps = {
     pool,
@@ -130,6 +151,7 @@ export async function startJobWorker(options: StartWorkerOptions): Promise<Worke
       for (const job of jobs) {
         const summary = await runSync(BigInt(job.data.runId), syncDeps, job.signal);
         log(`sync run ${job.data.runId} of ${job.data.sourceId}: ${summary.status}${summary.error ? ` (${summary.error})` : ""}`);
+        if (summary.status === "succeeded") await queueCodeCoverage(`sync:${job.data.runId}`);
       }
     });
     await boss.work<SyncScheduleJobData>(SYNC_SCHEDULE_QUEUE, { pollingIntervalSeconds: 5 }, async (jobs: Job<SyncScheduleJobData>[]) => {
@@ -138,12 +160,21 @@ export async function startJobWorker(options: StartWorkerOptions): Promise<Worke
         log(`scheduled sync of ${job.data.sourceId}: run ${runId}${alreadyQueued ? " (already queued)" : ""}`);
       }
     });
+    // Jobs come one at a time (batchSize 1), so what the handler returns is stored as that job's output.
     await boss.work<EvaluateJobData>(EVALUATE_QUEUE, { pollingIntervalSeconds: 1 }, async (jobs: Job<EvaluateJobData>[]) => {
+      let output: CodeReevaluationOutput | undefined;
       for (const job of jobs) {
-        const { sourceId, patientIds, reason } = job.data;
+        const { sourceId, patientIds, reason, code } = job.data;
         const started = Date.now();
         let count = 0;
-        if (sourceId === null) {
+        if (code) {
+          const result = await reevaluatePatientsWithCode(pool, code, async (source, ids) => {
+            const options = { asOf: await asOfFor(source), signal: job.signal };
+            return ids ? evaluatePatientsById(pool, source, ids, options) : evaluateAllPatients(pool, source, options);
+          });
+          output = { ...result, coverageJobId: await queueCodeCoverage(reason) };
+          count = result.evaluated;
+        } else if (sourceId === null) {
           const { rows } = await pool.query<{ source: string }>("SELECT DISTINCT source FROM patients ORDER BY source");
           for (const { source } of rows) count += await evaluateAllPatients(pool, source, { asOf: await asOfFor(source), signal: job.signal });
         } else if (patientIds) {
@@ -152,6 +183,13 @@ export async function startJobWorker(options: StartWorkerOptions): Promise<Worke
           count = await evaluateAllPatients(pool, sourceId, { asOf: await asOfFor(sourceId), signal: job.signal });
         }
         log(`evaluation (${reason}) of ${sourceId ?? "all sources"}: ${count} patient(s) in ${Date.now() - started} ms`);
+      }
+      return output;
+    });
+    await boss.work<CodeCoverageJobData>(CODE_COVERAGE_QUEUE, { pollingIntervalSeconds: 1 }, async (jobs: Job<CodeCoverageJobData>[]) => {
+      for (const job of jobs) {
+        const computed = await computeCodeCoverageViews(pool, { sourceId: job.data.sourceId });
+        log(`code coverage (${job.data.reason}) of ${job.data.sourceId ?? "all sources"}: ${computed.views.length} view(s), scan ${computed.scanMs} ms`);
       }
     });
     await applySchedules(context, sources, env, log);

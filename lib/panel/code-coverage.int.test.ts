@@ -3,9 +3,9 @@ import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPool } from "../db/pool";
 import { startTestDatabase, type TestDatabase } from "../db/testing";
-import { readCodeCoverage } from "./code-coverage";
-import { addCodeMapping, CodeMappingError, findPatientsWithCode, listCodeMappings, removeCodeMapping } from "./code-mappings";
-import { handleCodeMappingDelete, handleCodeMappingPost, type PanelHandlerDeps, type PanelQueue } from "./panel-handlers";
+import { computeCodeCoverageViews, readCodeCoverage, readCodeCoverageView, type CodeCoverage } from "./code-coverage";
+import { addCodeMapping, CodeMappingError, findPatientsWithCode, listCodeMappings, reevaluatePatientsWithCode, removeCodeMapping } from "./code-mappings";
+import { handleCodeCoverageGet, handleCodeMappingDelete, handleCodeMappingPost, type CodeHandlerDeps, type CodeJobs } from "./panel-handlers";
 
 const LOINC = "http://loinc.org";
 const ATC = "http://www.whocc.no/atc";
@@ -112,9 +112,9 @@ describe("code coverage over synced resources", () => {
   });
 
   it("after a site mapping the local itch code matches through it, and the affected patients are listed per source", async () => {
-    const { mapping, affected } = await addCodeMapping(pool, { system: FLOWSHEET, code: "7702101", concept: "measure:itch", display: "Peak itch", createdBy: "Practitioner/lead-1" });
+    const mapping = await addCodeMapping(pool, { system: FLOWSHEET, code: "7702101", concept: "measure:itch", display: "Peak itch", createdBy: "Practitioner/lead-1" });
     expect(mapping).toMatchObject({ system: FLOWSHEET, code: "7702101", concept: "measure:itch", createdBy: "Practitioner/lead-1" });
-    expect(affected).toEqual([
+    expect(await findPatientsWithCode(pool, FLOWSHEET, "7702101")).toEqual([
       { source: "clinic-a", patientIds: ["pt-2", "pt-3"] },
       { source: "clinic-b", patientIds: ["pt-9"] },
     ]);
@@ -127,10 +127,27 @@ describe("code coverage over synced resources", () => {
     await expect(addCodeMapping(pool, { system: FLOWSHEET, code: "7702101", concept: "measure:pain", createdBy: null })).rejects.toMatchObject({ code: "already-mapped" });
     await expect(addCodeMapping(pool, { system: "urn:oid:2.16.840.1.113883.6.1", code: "751-8", concept: "measure:itch", createdBy: null })).rejects.toBeInstanceOf(CodeMappingError);
 
-    const removed = await removeCodeMapping(pool, mapping.id);
-    expect(removed.affected.map((a) => a.patientIds.length)).toEqual([2, 1]);
+    expect(await removeCodeMapping(pool, mapping.id)).toMatchObject({ id: mapping.id, code: "7702101" });
     expect((await readCodeCoverage(pool, { source: "clinic-a" })).ignored.find((r) => r.code === "7702101")?.reason).toBe("no-concept");
     await expect(removeCodeMapping(pool, mapping.id)).rejects.toMatchObject({ code: "not-found" });
+  });
+
+  it("re-evaluates the patients with a code source by source, as the mapping job does", async () => {
+    const calls: Array<[string, readonly string[] | null]> = [];
+    const result = await reevaluatePatientsWithCode(pool, { system: FLOWSHEET, code: "7702101" }, async (source, ids) => (calls.push([source, ids]), ids?.length ?? 0));
+    expect(calls).toEqual([
+      ["clinic-a", ["pt-2", "pt-3"]],
+      ["clinic-b", ["pt-9"]],
+    ]);
+    expect(result).toEqual({
+      patients: 3,
+      evaluated: 3,
+      sources: [
+        { source: "clinic-a", patients: 2, evaluated: 2, wholeSource: false },
+        { source: "clinic-b", patients: 1, evaluated: 1, wholeSource: false },
+      ],
+    });
+    expect(await reevaluatePatientsWithCode(pool, { system: FLOWSHEET, code: "no-such-code" }, async () => expect.unreachable())).toEqual({ patients: 0, evaluated: 0, sources: [] });
   });
 
   it("finds the patients whose prescriptions reference a shared Medication with the code", async () => {
@@ -139,15 +156,75 @@ describe("code coverage over synced resources", () => {
   });
 });
 
-describe("the code-mappings API", () => {
-  it("adds a mapping, queues the re-evaluation of the affected patients per source, audits it, and removes it the same way", async () => {
-    const evaluations: Array<{ sourceId: string | null; patientIds?: string[]; reason: string }> = [];
-    const queue: PanelQueue = {
-      requestSync: async () => ({ runId: "0", alreadyQueued: false }),
-      requestCancel: async () => false,
-      requestEvaluation: async (input) => void evaluations.push(input),
+/** What a view holds apart from when and how fast it was computed. */
+function content(coverage: CodeCoverage | undefined | null) {
+  if (!coverage) return coverage;
+  const { generatedAt: _generatedAt, scanMs: _scanMs, ...rest } = coverage;
+  return rest;
+}
+
+describe("stored code-coverage views", () => {
+  it("stores every source's view and the all-sources one from one pass, each equal to a fresh computation", async () => {
+    const computed = await computeCodeCoverageViews(pool, { sourceId: null });
+    expect(computed.views).toEqual(["clinic-a", "clinic-b", "*"]);
+    for (const source of ["clinic-a", "clinic-b", null]) {
+      const stored = await readCodeCoverageView(pool, source);
+      expect(stored?.computedAt, String(source)).toBe(computed.computedAt.toISOString());
+      expect(content(stored?.coverage), String(source)).toEqual(content(await readCodeCoverage(pool, { source })));
+    }
+    // The all-sources view adds the sources' counts: three local itch scores in clinic A and one in clinic B.
+    expect((await readCodeCoverageView(pool, null))?.coverage.ignored.find((r) => r.code === "7702101")?.resources).toBe(4);
+  });
+
+  it("recomputes one source's view alone, and never replaces a view with one computed from older data", async () => {
+    const before = await readCodeCoverageView(pool, null);
+    const one = await computeCodeCoverageViews(pool, { sourceId: "clinic-b" });
+    expect(one.views).toEqual(["clinic-b"]);
+    expect((await readCodeCoverageView(pool, "clinic-b"))?.computedAt).toBe(one.computedAt.toISOString());
+    expect(await readCodeCoverageView(pool, null)).toEqual(before);
+
+    // A slower computation that read the data earlier finishes last: the newer view stays.
+    await pool.query(`update computed_views set computed_at = computed_at + interval '1 hour', body = jsonb_set(body, '{scanMs}', '-1') where source = 'clinic-a'`);
+    const newer = await readCodeCoverageView(pool, "clinic-a");
+    await computeCodeCoverageViews(pool, { sourceId: "clinic-a" });
+    expect(await readCodeCoverageView(pool, "clinic-a")).toEqual(newer);
+  });
+
+  it("is what GET /api/panel/code-coverage answers, with when it was computed", async () => {
+    const requested: unknown[] = [];
+    const codeJobs: CodeJobs = {
+      requestCodeCoverage: async (input) => (requested.push(input), "00000000-0000-4000-8000-000000000001"),
+      codeCoverageJob: async () => null,
+      requestCodeReevaluation: async () => expect.unreachable(),
+      codeReevaluationJob: async () => null,
     };
-    const deps: PanelHandlerDeps = { pool, queue, appOrigin: () => APP, authorize: async () => ({ practitionerId: "Practitioner/lead-2", role: "clinic-lead" }) };
+    const deps: CodeHandlerDeps = { ...handlerDeps(), codeJobs };
+    const response = await handleCodeCoverageGet(new Request(`${APP}/api/panel/code-coverage?source=clinic-b`), deps);
+    const stored = await readCodeCoverageView(pool, "clinic-b");
+    expect(await response.json()).toEqual({ source: "clinic-b", computedAt: stored!.computedAt, coverage: stored!.coverage, job: null, problem: null });
+    expect(requested).toEqual([]);
+  });
+});
+
+function handlerDeps(): Omit<CodeHandlerDeps, "codeJobs"> {
+  return {
+    pool,
+    appOrigin: () => APP,
+    authorize: async () => ({ practitionerId: "Practitioner/lead-2", role: "clinic-lead" }),
+    queue: { requestSync: async () => expect.unreachable(), requestCancel: async () => expect.unreachable(), requestEvaluation: async () => expect.unreachable() },
+  };
+}
+
+describe("the code-mappings API", () => {
+  it("adds a mapping and queues its re-evaluation job, audits it, and removes it the same way", async () => {
+    const reevaluations: Array<{ system: string; code: string; reason: string }> = [];
+    const codeJobs: CodeJobs = {
+      requestCodeCoverage: async () => expect.unreachable(),
+      codeCoverageJob: async () => null,
+      requestCodeReevaluation: async (input) => (reevaluations.push(input), `00000000-0000-4000-8000-00000000000${reevaluations.length}`),
+      codeReevaluationJob: async () => null,
+    };
+    const deps: CodeHandlerDeps = { ...handlerDeps(), codeJobs };
     const post = new Request(`${APP}/api/panel/code-mappings`, {
       method: "POST",
       headers: { "content-type": "application/json", origin: APP },
@@ -155,13 +232,10 @@ describe("the code-mappings API", () => {
     });
     const added = await handleCodeMappingPost(post, deps);
     expect(added.status).toBe(201);
-    const body = (await added.json()) as { mapping: { id: string }; patientsToReevaluate: number; message: string };
-    expect(body.patientsToReevaluate).toBe(3);
-    expect(body.message).toBe("Mapping added. 3 patients will be re-evaluated.");
-    expect(evaluations.map((e) => [e.sourceId, e.patientIds])).toEqual([
-      ["clinic-a", ["pt-2", "pt-3"]],
-      ["clinic-b", ["pt-9"]],
-    ]);
+    const body = (await added.json()) as { mapping: { id: string }; reevaluationJobId: string; message: string };
+    expect(body.reevaluationJobId).toBe("00000000-0000-4000-8000-000000000001");
+    expect(body.message).toBe(`Mapping added. The re-evaluation of the patients with ${FLOWSHEET}|7702101 is queued.`);
+    expect(reevaluations).toEqual([{ system: FLOWSHEET, code: "7702101", reason: `code-mapping-added:${body.mapping.id}` }]);
     expect((await listCodeMappings(pool)).map((m) => m.createdBy)).toEqual(["Practitioner/lead-2"]);
 
     const removed = await handleCodeMappingDelete(
@@ -169,15 +243,15 @@ describe("the code-mappings API", () => {
       deps,
     );
     expect(removed.status).toBe(200);
-    expect(evaluations).toHaveLength(4);
+    expect(reevaluations.map((r) => r.reason)).toEqual([`code-mapping-added:${body.mapping.id}`, `code-mapping-removed:${body.mapping.id}`]);
     const audit = await pool.query<{ actor: string; role: string; action: string; outcome: string; detail: Record<string, unknown> }>(
       `select actor, role, action, outcome, detail from audit_events where action like 'code-mapping-%' order by id`,
     );
-    expect(audit.rows.map((r) => [r.actor, r.role, r.action, r.outcome, r.detail.patients])).toEqual([
-      ["Practitioner/lead-2", "clinic-lead", "code-mapping-add", "success", 3],
-      ["Practitioner/lead-2", "clinic-lead", "code-mapping-remove", "success", 3],
+    expect(audit.rows.map((r) => [r.actor, r.role, r.action, r.outcome, r.detail.code, r.detail.reevaluationQueued])).toEqual([
+      ["Practitioner/lead-2", "clinic-lead", "code-mapping-add", "success", "7702101", true],
+      ["Practitioner/lead-2", "clinic-lead", "code-mapping-remove", "success", "7702101", true],
     ]);
-    // Codes and counts only: no patient id reaches the audit log.
+    // Codes and job ids only: no patient id reaches the audit log.
     expect(JSON.stringify(audit.rows)).not.toMatch(/pt-\d/);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * Site code mappings (code_mappings): list, add and remove, and the synced patients a mapping affects (those with a
- * resource carrying that system|code where the engine reads codes), so the caller can queue their re-evaluation.
+ * Site code mappings (code_mappings): list, add and remove (quick: the request answers at once), and the
+ * re-evaluation a change needs, which a job runs: find the synced patients a mapping affects (those with a
+ * resource carrying that system|code where the engine reads codes, a scan of every source) and re-evaluate them.
  * Mappings apply to every source; systems compare as the engine compares them (normalizeSystem).
  */
 import type pg from "pg";
@@ -85,10 +86,10 @@ export interface NewCodeMapping {
 }
 
 /**
- * Adds a mapping and returns it with the patients it affects. Refused when the concept id is unknown, a built-in
+ * Adds a mapping and returns it; the patients it affects are left to reevaluatePatientsWithCode (a job). Refused when the concept id is unknown, a built-in
  * code already matches (the mapping would never apply), or the code (under any name of its system) is mapped.
  */
-export async function addCodeMapping(pool: pg.Pool, input: NewCodeMapping): Promise<{ mapping: CodeMappingView; affected: AffectedPatients[] }> {
+export async function addCodeMapping(pool: pg.Pool, input: NewCodeMapping): Promise<CodeMappingView> {
   const system = input.system.trim();
   const code = input.code.trim();
   if (!parseConceptId(input.concept)) throw new CodeMappingError("invalid-concept", `"${input.concept}" is not a concept the engine knows.`);
@@ -104,13 +105,42 @@ export async function addCodeMapping(pool: pg.Pool, input: NewCodeMapping): Prom
   const row = rows[0];
   // Another lead added the same code between the check and the insert.
   if (!row) throw new CodeMappingError("already-mapped", `${system}|${code} is already mapped; reload the page.`);
-  return { mapping: view(row), affected: await findPatientsWithCode(pool, system, code) };
+  return view(row);
 }
 
-/** Removes a mapping; returns it with the patients it affected, or throws not-found. */
-export async function removeCodeMapping(pool: pg.Pool, id: string): Promise<{ mapping: CodeMappingView; affected: AffectedPatients[] }> {
+/** Removes a mapping and returns it, or throws not-found. */
+export async function removeCodeMapping(pool: pg.Pool, id: string): Promise<CodeMappingView> {
   const { rows } = await pool.query<MappingRow>(`delete from code_mappings where id = $1::bigint returning ${MAPPING_COLUMNS}`, [id]);
   const row = rows[0];
   if (!row) throw new CodeMappingError("not-found", "That mapping does not exist (it may have been removed already).");
-  return { mapping: view(row), affected: await findPatientsWithCode(pool, row.system, row.code) };
+  return view(row);
+}
+
+/** Above this many patients with the code in one source, that source is re-evaluated whole (no id list). */
+export const WHOLE_SOURCE_ABOVE = 20_000;
+
+/** Re-evaluates one source's patients: the given ids, or (null) everyone. Returns how many were evaluated. */
+export type EvaluateSourcePatients = (source: string, patientIds: readonly string[] | null) => Promise<number>;
+
+export interface CodeReevaluationResult {
+  /** Synced patients whose resources carry the code, across sources. */
+  patients: number;
+  /** Patients evaluated again: those, or everyone in a source re-evaluated whole. */
+  evaluated: number;
+  sources: Array<{ source: string; patients: number; evaluated: number; wholeSource: boolean }>;
+}
+
+/**
+ * After a mapping of system|code was added or removed: finds the synced patients whose resources carry the code
+ * and re-evaluates them, source by source (the evaluations read the mappings as they are now).
+ */
+export async function reevaluatePatientsWithCode(pool: pg.Pool, target: { system: string; code: string }, evaluate: EvaluateSourcePatients): Promise<CodeReevaluationResult> {
+  const affected = await findPatientsWithCode(pool, target.system, target.code);
+  const sources: CodeReevaluationResult["sources"] = [];
+  for (const { source, patientIds } of affected) {
+    const wholeSource = patientIds.length > WHOLE_SOURCE_ABOVE;
+    const evaluated = await evaluate(source, wholeSource ? null : patientIds);
+    sources.push({ source, patients: patientIds.length, evaluated, wholeSource });
+  }
+  return { patients: countPatients(affected), evaluated: sources.reduce((n, s) => n + s.evaluated, 0), sources };
 }

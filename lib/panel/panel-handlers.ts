@@ -4,13 +4,17 @@
  * zod and delegates to lib/panel and the job queue. Route files only wire the real dependencies in.
  */
 import type pg from "pg";
-import { readCodeCoverage } from "./code-coverage";
-import { addCodeMapping, CodeMappingError, countPatients, listCodeMappings, removeCodeMapping, type AffectedPatients } from "./code-mappings";
+import type { CodeReevaluationOutput, JobStatus } from "../jobs/queue";
+import { readCodeCoverageView, type CodeCoverageResponse } from "./code-coverage";
+import { addCodeMapping, CodeMappingError, listCodeMappings, removeCodeMapping } from "./code-mappings";
 import type { CodeMappingView } from "./code-classification";
 import {
   audit,
+  codeCoverageQuerySchema,
+  codeCoverageRefreshSchema,
   codeMappingCreateSchema,
   codeMappingDeleteSchema,
+  codeMappingsQuerySchema,
   crossSiteRefusal,
   errorResponse,
   jsonResponse,
@@ -28,7 +32,7 @@ import type { CancelRunResponse, SyncNowResponse } from "./sync-types";
 /** The session's role check: the actor, or the 401/403 response to return. */
 export type Authorize = (request: Request) => Promise<PanelActor | Response>;
 
-/** lib/jobs/queue.ts, as the handlers use it. */
+/** lib/jobs/queue.ts, as the sync handlers use it (requestEvaluation: kept for callers that queue one directly). */
 export interface PanelQueue {
   requestSync(input: { sourceId: string; full?: boolean; trigger: "manual"; requestedBy?: string | null }): Promise<{ runId: string; alreadyQueued: boolean }>;
   requestCancel(runId: string): Promise<boolean>;
@@ -44,8 +48,17 @@ export interface PanelHandlerDeps {
   now?: () => Date;
 }
 
-/** Above this many patients in one source, a mapping change re-evaluates the whole source (one job, no id list). */
-export const WHOLE_SOURCE_ABOVE = 20_000;
+/** lib/jobs/queue.ts, as the code-coverage and code-mapping handlers use it: the slow work is all in jobs. */
+export interface CodeJobs {
+  requestCodeCoverage(input: { sourceId: string | null; reason: string }): Promise<string>;
+  codeCoverageJob(jobId: string): Promise<JobStatus | null>;
+  requestCodeReevaluation(input: { system: string; code: string; reason: string }): Promise<string>;
+  codeReevaluationJob(jobId: string): Promise<(JobStatus & { result: CodeReevaluationOutput | null }) | null>;
+}
+
+export interface CodeHandlerDeps extends PanelHandlerDeps {
+  codeJobs: CodeJobs;
+}
 
 export const NO_SOURCE_MESSAGE = "No source configured: set SYNC_SOURCES (README).";
 
@@ -146,112 +159,183 @@ async function handleSyncRunDeleteUnguarded(request: Request, runIdRaw: string, 
   }
 }
 
-// ---------- GET /api/panel/code-coverage ----------
+// ---------- GET/POST /api/panel/code-coverage ----------
 
-async function handleCodeCoverageGetUnguarded(request: Request, deps: PanelHandlerDeps): Promise<Response> {
+const QUEUE_DOWN = "The job queue did not answer. Try again in a minute; if it persists, check the database and the worker.";
+
+/** A configured source id, or the 404 to answer. */
+async function knownSource(deps: PanelHandlerDeps, source: string | null): Promise<Response | null> {
+  if (source === null || (await readSources(deps.pool)).some((s) => s.id === source)) return null;
+  return errorResponse(404, "unknown-source", `No source "${source}" is configured.`);
+}
+
+/**
+ * The stored view, never a scan. With ?job= it also says how that computation is doing (read before the view, so
+ * "done" means the view read after it is that computation's or newer). When nothing is stored yet and no
+ * computation is under way, it queues one and says so.
+ */
+async function handleCodeCoverageGetUnguarded(request: Request, deps: CodeHandlerDeps): Promise<Response> {
   const actor = await authorized(request, deps);
   if (actor instanceof Response) return actor;
-  const query = validate(sourceQuerySchema, queryObject(request));
+  const query = validate(codeCoverageQuerySchema, queryObject(request));
   if (!query.ok) return query.response;
   const source = sourceParam(query.value.source);
-  if (source !== null && !(await readSources(deps.pool)).some((s) => s.id === source)) {
-    return errorResponse(404, "unknown-source", `No source "${source}" is configured.`);
+  const unknown = await knownSource(deps, source);
+  if (unknown) return unknown;
+  let job = query.value.job ? await deps.codeJobs.codeCoverageJob(query.value.job) : null;
+  const stored = await readCodeCoverageView(deps.pool, source);
+  let problem: string | null = null;
+  if (!stored && (job === null || job.state === "done")) {
+    try {
+      job = { jobId: await deps.codeJobs.requestCodeCoverage({ sourceId: source, reason: "first-view" }), state: "queued" };
+    } catch {
+      problem = `The code coverage has not been computed yet, and the computation could not be queued. ${QUEUE_DOWN}`;
+    }
   }
-  return jsonResponse(200, await readCodeCoverage(deps.pool, { source, ...(deps.now ? { now: deps.now() } : {}) }));
+  return jsonResponse(200, { source, computedAt: stored?.computedAt ?? null, coverage: stored?.coverage ?? null, job, problem } satisfies CodeCoverageResponse);
+}
+
+export interface CodeCoverageRefreshResponse {
+  jobId: string;
+  source: string | null;
+  message: string;
+}
+
+async function handleCodeCoverageRefreshPostUnguarded(request: Request, deps: CodeHandlerDeps): Promise<Response> {
+  const actor = await authorizedChange(request, deps);
+  if (actor instanceof Response) return actor;
+  const body = await readJsonBody(request, codeCoverageRefreshSchema);
+  if (!body.ok) return body.response;
+  const source = body.value.source ?? null;
+  const unknown = await knownSource(deps, source);
+  if (unknown) return unknown;
+  const entity = `code-coverage:${source ?? "*"}`;
+  try {
+    const jobId = await deps.codeJobs.requestCodeCoverage({ sourceId: source, reason: "on-demand" });
+    await audit(deps.pool, actor, { action: "code-coverage-refresh", outcome: "success", entity, detail: { source: source ?? "*", jobId } });
+    const what = source ? `the code coverage of ${source}` : "the code coverage of every source";
+    return jsonResponse(202, { jobId, source, message: `Recomputing ${what}; the page updates when it is done.` } satisfies CodeCoverageRefreshResponse);
+  } catch (error) {
+    await audit(deps.pool, actor, { action: "code-coverage-refresh", outcome: "failure", entity, detail: { source: source ?? "*", error: errorName(error) } });
+    return errorResponse(503, "queue-unavailable", `The computation could not be queued. ${QUEUE_DOWN}`);
+  }
 }
 
 // ---------- GET/POST/DELETE /api/panel/code-mappings ----------
 
 export interface CodeMappingChangeResponse {
   mapping: CodeMappingView;
-  /** Patients whose synced resources carry the code, across sources. */
-  patientsToReevaluate: number;
-  sources: Array<{ source: string; patients: number }>;
-  /** False when the re-evaluation could not be queued (the nightly re-evaluation still applies the change). */
+  /** The job that finds the patients with the code and re-evaluates them (GET /api/panel/code-mappings?job=); null when it could not be queued. */
+  reevaluationJobId: string | null;
   reevaluationQueued: boolean;
   message: string;
 }
 
-async function handleCodeMappingsGetUnguarded(request: Request, deps: PanelHandlerDeps): Promise<Response> {
-  const actor = await authorized(request, deps);
-  if (actor instanceof Response) return actor;
-  return jsonResponse(200, { mappings: await listCodeMappings(deps.pool) });
+/** GET /api/panel/code-mappings?job=: a mapping change's re-evaluation. */
+export interface CodeReevaluationStatusResponse {
+  jobId: string;
+  state: JobStatus["state"];
+  /** Once done: how many patients had the code and were re-evaluated, and the code-coverage computation queued after. */
+  result: CodeReevaluationOutput | null;
+  message: string;
 }
 
-async function handleCodeMappingPostUnguarded(request: Request, deps: PanelHandlerDeps): Promise<Response> {
+async function handleCodeMappingsGetUnguarded(request: Request, deps: CodeHandlerDeps): Promise<Response> {
+  const actor = await authorized(request, deps);
+  if (actor instanceof Response) return actor;
+  const query = validate(codeMappingsQuerySchema, queryObject(request));
+  if (!query.ok) return query.response;
+  if (query.value.job === undefined) return jsonResponse(200, { mappings: await listCodeMappings(deps.pool) });
+  const status = await deps.codeJobs.codeReevaluationJob(query.value.job);
+  if (!status) return errorResponse(404, "unknown-job", "There is no such re-evaluation (it may have been cleaned up after some days).");
+  return jsonResponse(200, { ...status, message: reevaluationMessage(status) } satisfies CodeReevaluationStatusResponse);
+}
+
+function patientsText(n: number): string {
+  return n === 1 ? "1 patient" : `${n.toLocaleString("en-US")} patients`;
+}
+
+function reevaluationMessage(status: JobStatus & { result: CodeReevaluationOutput | null }): string {
+  switch (status.state) {
+    case "queued":
+      return "Re-evaluation queued.";
+    case "running":
+      return "Finding the patients with this code and re-evaluating them…";
+    case "failed":
+      return "The re-evaluation failed (the worker's log says why); the nightly re-evaluation will apply the change.";
+    case "done": {
+      const result = status.result;
+      if (!result) return "Re-evaluation done.";
+      if (result.patients === 0) return "Re-evaluation done: no synced patient has this code yet.";
+      const whole = result.sources.filter((s) => s.wholeSource).map((s) => s.source);
+      const wholeText = whole.length > 0 ? ` (every patient of ${whole.join(", ")} was re-evaluated: too many to pick out)` : "";
+      return `Re-evaluation done: ${patientsText(result.patients)} with this code re-evaluated${wholeText}.`;
+    }
+  }
+}
+
+async function handleCodeMappingPostUnguarded(request: Request, deps: CodeHandlerDeps): Promise<Response> {
   const actor = await authorizedChange(request, deps);
   if (actor instanceof Response) return actor;
   const body = await readJsonBody(request, codeMappingCreateSchema);
   if (!body.ok) return body.response;
   const { system, code, concept, display } = body.value;
+  let mapping: CodeMappingView;
   try {
-    const { mapping, affected } = await addCodeMapping(deps.pool, { system, code, concept, display: display ?? null, createdBy: actor.practitionerId });
-    const change = await reevaluate(deps, affected, `code-mapping-added:${mapping.id}`);
-    await audit(deps.pool, actor, {
-      action: "code-mapping-add",
-      outcome: "success",
-      entity: `code-mapping:${mapping.id}`,
-      detail: { system: mapping.system, code: mapping.code, concept: mapping.concept, patients: change.patients, sources: affected.length, reevaluationQueued: change.queued },
-    });
-    return jsonResponse(201, changeResponse(mapping, affected, change.queued, "added"));
+    mapping = await addCodeMapping(deps.pool, { system, code, concept, display: display ?? null, createdBy: actor.practitionerId });
   } catch (error) {
     if (!(error instanceof CodeMappingError)) throw error;
     await audit(deps.pool, actor, { action: "code-mapping-add", outcome: "refused", detail: { system, code, concept, reason: error.code } });
     return errorResponse(error.code === "invalid-concept" ? 400 : 409, error.code, error.message);
   }
+  const jobId = await queueReevaluation(deps, mapping, `code-mapping-added:${mapping.id}`);
+  await audit(deps.pool, actor, {
+    action: "code-mapping-add",
+    outcome: "success",
+    entity: `code-mapping:${mapping.id}`,
+    detail: { system: mapping.system, code: mapping.code, concept: mapping.concept, reevaluationQueued: jobId !== null, jobId },
+  });
+  return jsonResponse(201, changeResponse(mapping, jobId, "added"));
 }
 
-async function handleCodeMappingDeleteUnguarded(request: Request, deps: PanelHandlerDeps): Promise<Response> {
+async function handleCodeMappingDeleteUnguarded(request: Request, deps: CodeHandlerDeps): Promise<Response> {
   const actor = await authorizedChange(request, deps);
   if (actor instanceof Response) return actor;
   const body = await readJsonBody(request, codeMappingDeleteSchema);
   if (!body.ok) return body.response;
+  let mapping: CodeMappingView;
   try {
-    const { mapping, affected } = await removeCodeMapping(deps.pool, body.value.id);
-    const change = await reevaluate(deps, affected, `code-mapping-removed:${mapping.id}`);
-    await audit(deps.pool, actor, {
-      action: "code-mapping-remove",
-      outcome: "success",
-      entity: `code-mapping:${mapping.id}`,
-      detail: { system: mapping.system, code: mapping.code, concept: mapping.concept, patients: change.patients, sources: affected.length, reevaluationQueued: change.queued },
-    });
-    return jsonResponse(200, changeResponse(mapping, affected, change.queued, "removed"));
+    mapping = await removeCodeMapping(deps.pool, body.value.id);
   } catch (error) {
     if (!(error instanceof CodeMappingError)) throw error;
     await audit(deps.pool, actor, { action: "code-mapping-remove", outcome: "refused", entity: `code-mapping:${body.value.id}`, detail: { reason: error.code } });
     return errorResponse(404, error.code, error.message);
   }
+  const jobId = await queueReevaluation(deps, mapping, `code-mapping-removed:${mapping.id}`);
+  await audit(deps.pool, actor, {
+    action: "code-mapping-remove",
+    outcome: "success",
+    entity: `code-mapping:${mapping.id}`,
+    detail: { system: mapping.system, code: mapping.code, concept: mapping.concept, reevaluationQueued: jobId !== null, jobId },
+  });
+  return jsonResponse(200, changeResponse(mapping, jobId, "removed"));
 }
 
-/** Queues the re-evaluation of the affected patients, one request per source. */
-async function reevaluate(deps: PanelHandlerDeps, affected: readonly AffectedPatients[], reason: string): Promise<{ patients: number; queued: boolean }> {
-  const patients = countPatients(affected);
+/** Queues the job that finds and re-evaluates the patients with the mapping's code; null when the queue failed. */
+async function queueReevaluation(deps: CodeHandlerDeps, mapping: CodeMappingView, reason: string): Promise<string | null> {
   try {
-    for (const { source, patientIds } of affected) {
-      await deps.queue.requestEvaluation(patientIds.length > WHOLE_SOURCE_ABOVE ? { sourceId: source, reason } : { sourceId: source, patientIds, reason });
-    }
-    return { patients, queued: true };
+    return await deps.codeJobs.requestCodeReevaluation({ system: mapping.system, code: mapping.code, reason });
   } catch {
-    return { patients, queued: false };
+    return null;
   }
 }
 
-function changeResponse(mapping: CodeMappingView, affected: readonly AffectedPatients[], queued: boolean, verb: "added" | "removed"): CodeMappingChangeResponse {
-  const patients = countPatients(affected);
-  const who = patients === 1 ? "1 patient" : `${patients} patients`;
+function changeResponse(mapping: CodeMappingView, jobId: string | null, verb: "added" | "removed"): CodeMappingChangeResponse {
   const message =
-    patients === 0
-      ? `Mapping ${verb}. No synced patient has ${mapping.system}|${mapping.code} yet, so nobody needs re-evaluating.`
-      : queued
-        ? `Mapping ${verb}. ${who} will be re-evaluated.`
-        : `Mapping ${verb}, but the re-evaluation of ${who} could not be queued; the nightly re-evaluation will apply it.`;
-  return {
-    mapping,
-    patientsToReevaluate: patients,
-    sources: affected.map((a) => ({ source: a.source, patients: a.patientIds.length })),
-    reevaluationQueued: queued,
-    message,
-  };
+    jobId !== null
+      ? `Mapping ${verb}. The re-evaluation of the patients with ${mapping.system}|${mapping.code} is queued.`
+      : `Mapping ${verb}, but the re-evaluation of the patients with this code could not be queued; the nightly re-evaluation will apply it.`;
+  return { mapping, reevaluationJobId: jobId, reevaluationQueued: jobId !== null, message };
 }
 
 function errorName(error: unknown): string {
@@ -278,6 +362,7 @@ export const handleSyncNowPost = guarded("sync-now", handleSyncNowPostUnguarded)
 export const handleSyncRunGet = guarded("sync-run", handleSyncRunGetUnguarded);
 export const handleSyncRunDelete = guarded("sync-cancel", handleSyncRunDeleteUnguarded);
 export const handleCodeCoverageGet = guarded("code-coverage", handleCodeCoverageGetUnguarded);
+export const handleCodeCoverageRefreshPost = guarded("code-coverage-refresh", handleCodeCoverageRefreshPostUnguarded);
 export const handleCodeMappingsGet = guarded("code-mappings", handleCodeMappingsGetUnguarded);
 export const handleCodeMappingPost = guarded("code-mapping-add", handleCodeMappingPostUnguarded);
 export const handleCodeMappingDelete = guarded("code-mapping-remove", handleCodeMappingDeleteUnguarded);

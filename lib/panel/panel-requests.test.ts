@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { codeMappingCreateSchema, codeMappingDeleteSchema, crossSiteRefusal, readJsonBody, runIdSchema, sourceQuerySchema, syncNowSchema } from "./panel-requests";
+import {
+  codeCoverageQuerySchema,
+  codeCoverageRefreshSchema,
+  codeMappingCreateSchema,
+  codeMappingDeleteSchema,
+  codeMappingsQuerySchema,
+  crossSiteRefusal,
+  readJsonBody,
+  runIdSchema,
+  sourceQuerySchema,
+  syncNowSchema,
+} from "./panel-requests";
 
 const APP = "http://127.0.0.1:3000";
 
@@ -57,6 +68,26 @@ describe("code mapping validation", () => {
     expect(codeMappingDeleteSchema.parse({ id: "7" })).toEqual({ id: "7" });
     expect(codeMappingDeleteSchema.safeParse({ id: 7 }).success).toBe(false);
     expect(codeMappingDeleteSchema.safeParse({ system: "x:y", code: "1" }).success).toBe(false);
+  });
+});
+
+describe("code coverage and job requests", () => {
+  const job = "6f1c2b9e-0d4a-4e8b-9c3f-2a1b0c9d8e7f";
+
+  it("reads ?source= and ?job= for the coverage view, a job id being a UUID", () => {
+    expect(codeCoverageQuerySchema.parse({ source: "clinic-a", job })).toEqual({ source: "clinic-a", job });
+    expect(codeCoverageQuerySchema.parse({ source: "" })).toEqual({ source: "" });
+    for (const bad of ["42", `${job}x`, "'; drop table x; --", ""]) expect(codeCoverageQuerySchema.safeParse({ job: bad }).success, bad).toBe(false);
+    expect(codeCoverageQuerySchema.safeParse({ limit: "5" }).success).toBe(false);
+    expect(codeMappingsQuerySchema.parse({ job })).toEqual({ job });
+    expect(codeMappingsQuerySchema.safeParse({ source: "a" }).success).toBe(false);
+  });
+
+  it("takes an optional source to recompute, and nothing else", () => {
+    expect(codeCoverageRefreshSchema.parse({})).toEqual({});
+    expect(codeCoverageRefreshSchema.parse({ source: "clinic-a" })).toEqual({ source: "clinic-a" });
+    expect(codeCoverageRefreshSchema.safeParse({ source: "a b" }).success).toBe(false);
+    expect(codeCoverageRefreshSchema.safeParse({ sourceId: "clinic-a" }).success).toBe(false);
   });
 });
 

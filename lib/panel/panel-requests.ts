@@ -24,6 +24,25 @@ export const sourceQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).optional(),
 });
 
+/** A job id (pg-boss: a UUID) in a query string. */
+const JOB_ID = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, "is not a job id");
+
+/** GET /api/panel/code-coverage?source=&job=: one source or all, and the computation to report on. */
+export const codeCoverageQuerySchema = z.strictObject({
+  source: z.union([SOURCE_ID, z.literal("")]).optional(),
+  job: JOB_ID.optional(),
+});
+
+/** POST /api/panel/code-coverage: recompute one source's view, or (no source) every view. */
+export const codeCoverageRefreshSchema = z.strictObject({
+  source: SOURCE_ID.optional(),
+});
+
+/** GET /api/panel/code-mappings?job=: the mappings, or how one mapping change's re-evaluation is doing. */
+export const codeMappingsQuerySchema = z.strictObject({
+  job: JOB_ID.optional(),
+});
+
 /** POST /api/panel/code-mappings */
 export const codeMappingCreateSchema = z.strictObject({
   system: z.string().trim().min(1, "is empty").max(500, "is too long").regex(/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/, "is not a URI (e.g. http://loinc.org or urn:oid:1.2.3)"),

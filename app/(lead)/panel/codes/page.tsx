@@ -8,7 +8,7 @@ import { CodeCoverageView } from "./_components/code-coverage-view";
 export const metadata: Metadata = { title: "Code coverage" };
 export const dynamic = "force-dynamic";
 
-/** The sources are read here; the coverage scan (slow on a large panel) loads in the browser with a status line. */
+/** The sources are read here; the stored coverage view loads in the browser, which follows a computation under way. */
 export default async function CodeCoveragePage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const gate = await panelGate();
   if (!gate.ok) return <RoleRefusal gate={gate} view="code coverage page" allowed={PANEL_ROLES} />;

@@ -1,6 +1,9 @@
-// GET /api/panel/code-mappings: the site's code mappings.
-// POST { system, code, concept, display? }: add one (201); DELETE { id }: remove one (200). Both queue the
-// re-evaluation of the synced patients carrying that code (CodeMappingChangeResponse). Clinic lead only; audited.
+// GET /api/panel/code-mappings: the site's code mappings; ?job=: how one change's re-evaluation is doing
+// (CodeReevaluationStatusResponse).
+// POST { system, code, concept, display? }: add one (201); DELETE { id }: remove one (200). Both answer at once and
+// queue a job that finds the synced patients carrying that code, re-evaluates them and then recomputes the code
+// coverage (CodeMappingChangeResponse). Clinic lead only; audited.
+import { codeJobs } from "@/lib/jobs/queue";
 import { handleCodeMappingDelete, handleCodeMappingPost, handleCodeMappingsGet } from "@/lib/panel/panel-handlers";
 import { panelRouteDeps } from "@/lib/panel/route-deps";
 
@@ -8,13 +11,13 @@ export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
 
 export function GET(request: Request): Promise<Response> {
-  return handleCodeMappingsGet(request, panelRouteDeps());
+  return handleCodeMappingsGet(request, { ...panelRouteDeps(), codeJobs });
 }
 
 export function POST(request: Request): Promise<Response> {
-  return handleCodeMappingPost(request, panelRouteDeps());
+  return handleCodeMappingPost(request, { ...panelRouteDeps(), codeJobs });
 }
 
 export function DELETE(request: Request): Promise<Response> {
-  return handleCodeMappingDelete(request, panelRouteDeps());
+  return handleCodeMappingDelete(request, { ...panelRouteDeps(), codeJobs });
 }

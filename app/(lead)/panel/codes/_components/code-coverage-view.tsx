@@ -1,12 +1,13 @@
 "use client";
 
-import { useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { usePathname, useRouter } from "next/navigation";
 import type { ReactNode } from "react";
-import { codeCoverageQueryOptions } from "@/lib/panel/panel-api-client";
+import type { CodeCoverageResponse } from "@/lib/panel/code-coverage";
 import type { SourceSummary } from "@/lib/panel/types";
 import { SourcePicker } from "../../_components/source-picker";
-import { formatCount, formatDuration } from "@/lib/panel/panel-format";
+import { formatCount, formatDuration, formatInstant } from "@/lib/panel/panel-format";
+import { codeCoverageViewQueryOptions, followCoverageJob, jobPending, postCoverageRefresh } from "./code-jobs-client";
 import { DataQualityTable, SyncIssuesTable } from "./data-quality-tables";
 import { IgnoredTable, MatchedTable } from "./coverage-tables";
 import { MappingsTable } from "./mappings-table";
@@ -23,13 +24,48 @@ function Section({ id, title, description, children }: { id: string; title: stri
   );
 }
 
-/** Which codes matched, which were ignored and why, the site's mappings, and data-quality counts; ?source= in the URL. */
+/** When the shown view was computed, whether a computation is under way, and the Refresh button. */
+function ComputedLine({ data, refreshing, onRefresh }: { data: CodeCoverageResponse; refreshing: boolean; onRefresh: () => void }) {
+  const job = data.job;
+  const pending = jobPending(job?.state);
+  const state = data.computedAt === null ? "Not computed yet." : `Computed at ${formatInstant(data.computedAt)}.`;
+  const progress = !pending ? "" : data.computedAt === null ? " Computing it now (the page updates when it is ready)…" : ` Recomputing (${job?.state})…`;
+  return (
+    <div className="flex flex-wrap items-center gap-3 text-sm text-slate-700">
+      <p role="status" data-testid="coverage-computed" data-pending={pending ? "true" : "false"}>
+        {state}
+        {progress}
+      </p>
+      <button
+        type="button"
+        onClick={onRefresh}
+        disabled={pending || refreshing}
+        className="rounded border border-brand px-3 py-1 font-medium text-brand hover:bg-blue-50 disabled:opacity-50"
+        data-testid="coverage-refresh"
+      >
+        {refreshing ? "Asking…" : "Refresh"}
+      </button>
+    </div>
+  );
+}
+
+/**
+ * Which codes matched, which were ignored and why, the site's mappings, and data-quality counts; ?source= in the
+ * URL. The view is computed by a job (after each sync, after a mapping's re-evaluation, or on Refresh) and the
+ * page shows the stored one, polling while a computation it follows is under way.
+ */
 export function CodeCoverageView({ sources, source }: { sources: SourceSummary[]; source: string | null }) {
   const router = useRouter();
   const pathname = usePathname();
-  const query = useQuery(codeCoverageQueryOptions(source));
+  const queryClient = useQueryClient();
+  const query = useQuery(codeCoverageViewQueryOptions(queryClient, source));
+  const refresh = useMutation({
+    mutationFn: () => postCoverageRefresh(source),
+    onSuccess: (answer) => followCoverageJob(queryClient, answer.jobId),
+  });
 
   const chooseSource = (next: string | null) => router.replace(next ? `${pathname}?source=${encodeURIComponent(next)}` : pathname);
+  const coverage = query.data?.coverage ?? null;
 
   return (
     <div className="space-y-6">
@@ -39,6 +75,7 @@ export function CodeCoverageView({ sources, source }: { sources: SourceSummary[]
           <p className="text-sm text-slate-700">
             Every code in the synced Observations, medications, immunizations and procedures, classified by the same matcher the evaluations use: by system
             and code, by a site mapping, or by text, or ignored with the reason. Map a site code to a concept and the patients who have it are re-evaluated.
+            The view is recomputed after each sync and after a mapping change, or when you ask.
           </p>
         </div>
         <SourcePicker sources={sources} value={source} onChange={chooseSource} />
@@ -53,7 +90,7 @@ export function CodeCoverageView({ sources, source }: { sources: SourceSummary[]
 
       {query.isPending ? (
         <p role="status" className="text-sm text-slate-700">
-          Counting codes in the synced resources…
+          Reading the code coverage…
         </p>
       ) : query.isError ? (
         <div role="alert" className="space-y-2 rounded border border-status-critical bg-red-50 p-3 text-sm text-status-critical">
@@ -64,25 +101,37 @@ export function CodeCoverageView({ sources, source }: { sources: SourceSummary[]
         </div>
       ) : (
         <>
-          <p className="text-sm text-slate-700" data-testid="coverage-totals">
-            {formatCount(query.data.totals.entries)} coded entries: {formatCount(query.data.totals.matched)} matched, {formatCount(query.data.totals.ignored)} ignored
-            {query.isFetching ? " (updating…)" : ""}. <span className="text-slate-600">Scan took {formatDuration(query.data.scanMs)}.</span>
-          </p>
-          <Section id="matched-codes" title={`Matched (${query.data.matched.length})`} description="Codes the engine reads, what they mean and how they matched. Text-only matches are worth a site mapping.">
-            <MatchedTable rows={query.data.matched} />
-          </Section>
-          <Section id="ignored-codes" title={`Ignored (${query.data.ignored.length})`} description="Codes the engine leaves out and why. Map a site code to the concept it stands for.">
-            <IgnoredTable rows={query.data.ignored} />
-          </Section>
-          <Section id="code-mappings" title={`Site mappings (${query.data.mappings.length})`} description="Your site's codes mapped to engine concepts; they apply to every source.">
-            <MappingsTable mappings={query.data.mappings} />
-          </Section>
-          <Section id="data-quality" title="Data quality" description="What the evaluations left out after matching (status, dates, values, units), and input the syncs could not read.">
-            <h4 className="mb-1 text-sm font-semibold text-slate-800">Evaluation notes</h4>
-            <DataQualityTable notes={query.data.dataQuality} />
-            <h4 className="mb-1 mt-4 text-sm font-semibold text-slate-800">Sync issues</h4>
-            <SyncIssuesTable issues={query.data.syncIssues} />
-          </Section>
+          <ComputedLine data={query.data} refreshing={refresh.isPending} onRefresh={() => refresh.mutate()} />
+          {refresh.isError || query.data.problem || query.data.job?.state === "failed" ? (
+            <p role="alert" className="rounded border border-status-critical bg-red-50 p-3 text-sm text-status-critical">
+              {refresh.isError
+                ? refresh.error.message
+                : (query.data.problem ?? "The last computation failed (the worker's log says why). Refresh to try again; the view shown is the last one computed.")}
+            </p>
+          ) : null}
+          {coverage ? (
+            <>
+              <p className="text-sm text-slate-700" data-testid="coverage-totals">
+                {formatCount(coverage.totals.entries)} coded entries: {formatCount(coverage.totals.matched)} matched, {formatCount(coverage.totals.ignored)} ignored.{" "}
+                <span className="text-slate-600">Scan took {formatDuration(coverage.scanMs)}.</span>
+              </p>
+              <Section id="matched-codes" title={`Matched (${coverage.matched.length})`} description="Codes the engine reads, what they mean and how they matched. Text-only matches are worth a site mapping.">
+                <MatchedTable rows={coverage.matched} />
+              </Section>
+              <Section id="ignored-codes" title={`Ignored (${coverage.ignored.length})`} description="Codes the engine leaves out and why. Map a site code to the concept it stands for.">
+                <IgnoredTable rows={coverage.ignored} />
+              </Section>
+              <Section id="code-mappings" title={`Site mappings (${coverage.mappings.length})`} description="Your site's codes mapped to engine concepts, as of the computation above; they apply to every source.">
+                <MappingsTable mappings={coverage.mappings} />
+              </Section>
+              <Section id="data-quality" title="Data quality" description="What the evaluations left out after matching (status, dates, values, units), and input the syncs could not read.">
+                <h4 className="mb-1 text-sm font-semibold text-slate-800">Evaluation notes</h4>
+                <DataQualityTable notes={coverage.dataQuality} />
+                <h4 className="mb-1 mt-4 text-sm font-semibold text-slate-800">Sync issues</h4>
+                <SyncIssuesTable issues={coverage.syncIssues} />
+              </Section>
+            </>
+          ) : null}
         </>
       )}
     </div>

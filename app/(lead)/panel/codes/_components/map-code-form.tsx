@@ -1,25 +1,25 @@
 "use client";
 
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import { useId, useState, type FormEvent } from "react";
 import { MAPPABLE_CONCEPTS, type CoverageRow } from "@/lib/panel/code-classification";
 import { postCodeMapping } from "@/lib/panel/panel-api-client";
+import { ReevaluationProgress } from "./reevaluation-progress";
 
 const OTHER = "__other__";
 
-/** Maps a site code (one of the row's codings) to an engine concept; says how many patients will be re-evaluated. */
+/**
+ * Maps a site code (one of the row's codings) to an engine concept. The mapping is stored at once; a job then
+ * re-evaluates the patients with the code, and the form follows it to the count.
+ */
 export function MapCodeForm({ row, onClose }: { row: CoverageRow; onClose: () => void }) {
   const id = useId();
-  const queryClient = useQueryClient();
   const codings = row.codings.filter((c) => c.system !== null && c.code !== null);
   const [codingIndex, setCodingIndex] = useState(0);
   const [concept, setConcept] = useState("");
   const [otherConcept, setOtherConcept] = useState("");
   const [display, setDisplay] = useState(row.display ?? "");
-  const mutation = useMutation({
-    mutationFn: postCodeMapping,
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["panel", "code-coverage"] }),
-  });
+  const mutation = useMutation({ mutationFn: postCodeMapping });
 
   if (codings.length === 0) {
     return <p className="text-sm text-slate-700">This entry has no system and code, only text, so it cannot be mapped. Ask for it to be coded in the EHR.</p>;
@@ -107,9 +107,12 @@ export function MapCodeForm({ row, onClose }: { row: CoverageRow; onClose: () =>
       </div>
       <div aria-live="polite">
         {mutation.isSuccess ? (
-          <p role="status" className="text-status-ok" data-testid="map-code-result">
-            {mutation.data.message}
-          </p>
+          <>
+            <p className={mutation.data.reevaluationQueued ? "text-status-ok" : "text-status-warn"} data-testid="map-code-result">
+              {mutation.data.message}
+            </p>
+            {mutation.data.reevaluationJobId ? <ReevaluationProgress jobId={mutation.data.reevaluationJobId} /> : null}
+          </>
         ) : null}
         {mutation.isError ? (
           <p role="alert" className="text-status-critical">

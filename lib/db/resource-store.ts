@@ -71,7 +71,7 @@ function olderSql(incoming: string, stored: string): string {
 
 const CREATE_STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS ${STAGE_TABLE} (
   patient_id text NOT NULL, resource_type text NOT NULL, id text NOT NULL, version_id text, last_updated timestamptz(3),
-  content_hash text NOT NULL, resource jsonb NOT NULL)`;
+  content_hash text NOT NULL, resource json NOT NULL)`;
 
 const UPSERT_SQL = `WITH up AS (
     INSERT INTO fhir_resources AS f (source, patient_id, resource_type, id, version_id, last_updated, content_hash, deleted, resource, sync_run_id, received_at)

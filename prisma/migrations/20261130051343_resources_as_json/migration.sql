@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "fhir_resources" ALTER COLUMN "resource" SET DATA TYPE JSON;

@@ -1,8 +1,15 @@
 /**
- * Writes evaluation rows for a batch of synced patients in one round of set-based statements: an upsert of
- * the `evaluations` rows, delete + insert of their checkpoint, lab and flag rows, and the patients' display
- * fields and dirty flag. Rows travel as one JSON document per table (jsonb_to_recordset), so a batch of 500
- * patients is five statements whatever its size. The caller owns the transaction.
+ * Writes evaluation rows for a batch of synced patients in one round of set-based statements: delete + insert
+ * of their checkpoint, lab and flag rows, the patients' display fields and dirty flag, and last an upsert of
+ * the `evaluations` rows. Rows travel as one JSON document per table (jsonb_to_recordset), so a batch of 500
+ * patients is a handful of statements whatever its size. The caller owns the transaction.
+ *
+ * evaluations.evaluated_at is a commit-ordered stamp: the upsert runs under a transaction-level advisory lock
+ * that every writer takes and holds until it commits, and stamps greatest(clock, max(evaluated_at) + 1 ms). So a
+ * batch that commits later always carries a later stamp than every batch committed before it, even when its
+ * transaction began first (two workers); the panel's summary cache (lib/panel/queries.ts) relies on
+ * (max(evaluated_at), count) changing with every write. Needs READ COMMITTED (the default), whose statement
+ * snapshot is taken after the lock is granted.
  */
 import type pg from "pg";
 import type { EvaluationRows } from "../sync/evaluation-row";
@@ -43,6 +50,7 @@ const EVALUATION_COLUMNS: Array<[column: string, key: string, type: string]> = [
   ["latest_verdict", "latestVerdict", "text"],
   ["next_due_date", "nextDueDate", "text"],
   ["next_due_kind", "nextDueKind", "text"],
+  ["next_checkpoint_date", "nextCheckpointDate", "text"],
   ["flags_critical", "flagsCritical", "integer"],
   ["flags_warning", "flagsWarning", "integer"],
   ["flags_info", "flagsInfo", "integer"],
@@ -66,6 +74,7 @@ const CHECKPOINT_COLUMNS: Array<[string, string, string]> = [
   ["course_start", "courseStart", "text"],
   ["window_start", "windowStart", "text"],
   ["window_end", "windowEnd", "text"],
+  ["after_course_end", "afterCourseEnd", "boolean"],
   ["verdict", "verdict", "text"],
   ["easi_status", "easiStatus", "text"],
   ["easi_baseline", "easiBaseline", "double precision"],
@@ -108,17 +117,27 @@ const FLAG_COLUMNS: Array<[string, string, string]> = [
   ["week", "week", "integer"],
 ];
 
-/** INSERT INTO table (source, cols...) SELECT $1, r.cols FROM jsonb_to_recordset($2) AS r(keys types). */
-function insertSql(table: string, columns: Array<[string, string, string]>): string {
-  const target = ["source", ...columns.map(([c]) => c)].join(", ");
-  const select = ["$1", ...columns.map(([, key]) => `r."${key}"`)].join(", ");
+/**
+ * INSERT INTO table (source, cols..., extra) SELECT $1, r.cols..., extra FROM jsonb_to_recordset($2) AS r(keys
+ * types) [, from].
+ */
+function insertSql(table: string, columns: Array<[string, string, string]>, extra?: { column: string; value: string; from: string }): string {
+  const target = ["source", ...columns.map(([c]) => c), ...(extra ? [extra.column] : [])].join(", ");
+  const select = ["$1", ...columns.map(([, key]) => `r."${key}"`), ...(extra ? [extra.value] : [])].join(", ");
   const record = columns.map(([, key, type]) => `"${key}" ${type}`).join(", ");
-  return `INSERT INTO ${table} (${target}) SELECT ${select} FROM jsonb_to_recordset($2::jsonb) AS r(${record})`;
+  return `INSERT INTO ${table} (${target}) SELECT ${select} FROM jsonb_to_recordset($2::jsonb) AS r(${record})${extra ? `, ${extra.from}` : ""}`;
 }
 
+/** Advisory lock (two-int key space) that orders evaluation writers' stamps by commit. */
+const EVALUATION_STAMP_LOCK = "SELECT pg_advisory_xact_lock(hashtext('ejm.evaluation-stamp'), 0)";
+
+// Later than every committed stamp (read after the lock, so every earlier holder has committed); the 1 ms
+// keeps it strictly later at the column's millisecond precision and if the clock steps back.
+const STAMP = `(SELECT greatest(clock_timestamp(), max(evaluated_at) + interval '1 millisecond') AS at FROM evaluations) AS stamp`;
+
 const UPSERT_EVALUATIONS =
-  `${insertSql("evaluations", EVALUATION_COLUMNS)} ON CONFLICT (source, patient_id) DO UPDATE SET ` +
-  [...EVALUATION_COLUMNS.slice(1).map(([c]) => `${c} = EXCLUDED.${c}`), "evaluated_at = now()"].join(", ");
+  `${insertSql("evaluations", EVALUATION_COLUMNS, { column: "evaluated_at", value: "stamp.at", from: STAMP })} ON CONFLICT (source, patient_id) DO UPDATE SET ` +
+  [...EVALUATION_COLUMNS.slice(1).map(([c]) => `${c} = EXCLUDED.${c}`), "evaluated_at = EXCLUDED.evaluated_at"].join(", ");
 const INSERT_CHECKPOINTS = insertSql("evaluation_checkpoints", CHECKPOINT_COLUMNS);
 const INSERT_LABS = insertSql("evaluation_labs", LAB_COLUMNS);
 const INSERT_FLAGS = insertSql("evaluation_flags", FLAG_COLUMNS);
@@ -148,7 +167,6 @@ export async function writeEvaluations(client: pg.ClientBase, source: string, ba
   for (const p of sorted) if (p.rows.evaluation.source !== source) throw new Error(`writeEvaluations: a row of source "${p.rows.evaluation.source}" in a batch of "${source}"`);
   await lockPatients(client, source, ids);
 
-  await client.query(UPSERT_EVALUATIONS, [source, JSON.stringify(sorted.map((p) => p.rows.evaluation))]);
   await client.query(
     `WITH c AS (DELETE FROM evaluation_checkpoints WHERE source = $1 AND patient_id = ANY($2::text[])),
           l AS (DELETE FROM evaluation_labs WHERE source = $1 AND patient_id = ANY($2::text[]))
@@ -170,5 +188,9 @@ export async function writeEvaluations(client: pg.ClientBase, source: string, ba
     dataChangedAt: p.dataChangedAt ? p.dataChangedAt.toISOString() : null,
   }));
   const updated = await client.query<{ cleared: boolean }>(UPDATE_PATIENTS, [source, JSON.stringify(patients)]);
+
+  // Last, so the stamp lock is held only for this statement and the caller's commit.
+  await client.query(EVALUATION_STAMP_LOCK);
+  await client.query(UPSERT_EVALUATIONS, [source, JSON.stringify(sorted.map((p) => p.rows.evaluation))]);
   return { written: sorted.length, cleared: updated.rows.filter((r) => r.cleared).length };
 }

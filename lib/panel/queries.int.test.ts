@@ -1,13 +1,19 @@
 /**
  * The panel's queries on a real PostgreSQL with rows inserted by hand: the summary's figures and their
  * denominators (not-assessable left out and counted), the worklist's filters, sorts and paging, and the
- * chart series.
+ * chart series; then rows written by the evaluation store (next checkpoint date, checkpoints after a course
+ * ended, readable prescribers) and the summary cache, which must never serve figures older than the rows.
  */
+import type { Resource } from "@medplum/fhirtypes";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RULES_VERSION } from "../clinical";
+import type { CheckpointEvaluation, CourseEvaluation, MeasureAtCheckpoint } from "../clinical/types";
+import { writeEvaluations } from "../db/evaluation-store";
 import type { TestDatabase } from "../db/testing";
+import { evaluationRows } from "../sync/evaluation-row";
 import { DEFAULT_FILTERS, parsePanelFilters, type PanelFilters } from "./filters";
-import { filterOptions, panelCharts, panelSummary, worklistPage } from "./queries";
+import { filterOptions, panelCharts, panelSummary, worklistPage, type Queryable } from "./queries";
 import { clearPanelTables, insertTestPatient, type TestPatient } from "./rows.test-helper";
 
 const TODAY = "2026-11-01";
@@ -146,11 +152,14 @@ const PATIENTS: TestPatient[] = [
     ],
   },
   {
-    // Baricitinib course that ended: not on a JAK now, but its decided checkpoints count in the rates.
+    // Baricitinib course that ended: not on a JAK now, but its decided checkpoints count in the rates. Before it,
+    // an upadacitinib course stopped after 6 weeks: its week-12 window opened after it ended (not assessable),
+    // which is no response failure and counts nowhere.
     source: "ehr-a",
     id: "a5",
     name: "Ed Ended",
     onJak: false,
+    courseIndex: 1,
     drug: "baricitinib",
     route: "oral",
     courseStart: "2025-09-01",
@@ -161,6 +170,17 @@ const PATIENTS: TestPatient[] = [
     flags: [{ kind: "non-response", severity: "warning" }],
     checkpoints: [
       { week: 8, verdict: "not-responded", easi: { status: "not-met", baseline: 30, value: 25, percent: 17, band: "below-EASI-50" }, iga: { status: "not-met", criterion: "iga-improved", baseline: 4, value: 4 } },
+      {
+        courseIndex: 0,
+        drug: "upadacitinib",
+        courseStart: "2025-03-03",
+        week: 12,
+        verdict: "not-assessable",
+        afterCourseEnd: true,
+        easi: { status: "no-value", baseline: 22, value: null },
+        iga: { status: "no-value", baseline: 3, value: null },
+        itch: { status: "no-value", baseline: 7, value: null },
+      },
     ],
     labs: [
       { requirement: "baseline:cbc", status: "done", dueBy: "2025-09-04" },
@@ -301,7 +321,7 @@ describe("panel summary", () => {
   it("gives response rates per drug and week over decided checkpoints, with not-assessable left out of the denominator and counted", async () => {
     const s = await panelSummary(pool, { source: null, today: TODAY });
     const row = (drug: string, week: number) => s.responseRates.rows.find((r) => r.drug === drug && r.week === week);
-    // Upadacitinib week 12: a1 not responded, a2 responded, b1 not assessable.
+    // Upadacitinib week 12: a1 not responded, a2 responded, b1 not assessable; a5's window after its course ended is left out.
     expect(row("upadacitinib", 12)).toEqual({
       drug: "upadacitinib",
       week: 12,
@@ -342,6 +362,15 @@ describe("panel summary", () => {
     expect(s.responseRates.definitions.easi75).toMatch(/EASI-75/);
   });
 
+  it("leaves checkpoints whose window opened after the course ended out of the rates, and says so", async () => {
+    const s = await panelSummary(pool, { source: "ehr-a", today: TODAY });
+    const week12 = s.responseRates.rows.find((r) => r.drug === "upadacitinib" && r.week === 12);
+    // Only a1 (not responded) and a2 (responded) in ehr-a: a5's stopped course adds neither a decided checkpoint nor a not-assessable one.
+    expect(week12).toMatchObject({ decided: 2, rates: { easi75: { numerator: 1, denominator: 2, notAssessable: 0 }, itch4: { numerator: 1, denominator: 2, notAssessable: 0 } } });
+    expect(s.responseRates.scope).toMatch(/opened only after the course had ended/);
+    expect(s.responseRates.scope).toMatch(/not a non-responder/);
+  });
+
   it("counts non-responders at the latest decided checkpoint among patients whose latest one was assessable", async () => {
     const s = await panelSummary(pool, { source: null, today: TODAY });
     // a1 and b2 not responded (a5 ended); a2, a3, a7 responded; b1's not-assessable is left out.
@@ -355,10 +384,12 @@ describe("panel summary", () => {
     expect(s.abnormalLabs).toMatchObject({ count: 1, results: 1, denominator: 19 });
   });
 
-  it("counts undecided checkpoints of running courses whose target falls in the next 7 days", async () => {
+  it("counts patients whose next undecided checkpoint target falls in the next 7 days", async () => {
     const s = await panelSummary(pool, { source: null, today: TODAY });
-    // a3 week 4 (target today, open) and a4 week 2 (target in 4 days); a7's week 2 has already responded.
+    // a3 week 4 (target today, open) and a4 week 2 (target in 4 days); a7's week 2 has already responded and its
+    // week 4 is 16 days away; b1's week 16 target has passed while its window is open.
     expect(s.dueNext7Days).toMatchObject({ count: 2, patients: 2 });
+    expect(s.dueNext7Days.definition).toMatch(/next undecided checkpoint/);
     const later = await panelSummary(pool, { source: null, today: "2026-11-06" });
     expect(later.dueNext7Days.count).toBe(0);
   });
@@ -513,6 +544,7 @@ describe("panel charts", () => {
   it("draws response over weeks per drug from decided checkpoints, not-assessable counted beside the percent", async () => {
     const c = await panelCharts(pool, { source: null, today: TODAY });
     const upa = c.responseCurves.series.find((s) => s.drug === "upadacitinib")!;
+    // Week 12's one not assessable is b1's; a5's window after its course ended is left out.
     expect(upa.points).toEqual([
       { week: 2, responded: 3, notResponded: 0, notAssessable: 0, percent: 100 },
       { week: 4, responded: 1, notResponded: 0, notAssessable: 0, percent: 100 },
@@ -520,6 +552,7 @@ describe("panel charts", () => {
       { week: 16, responded: 1, notResponded: 1, notAssessable: 0, percent: 50 },
     ]);
     expect(c.responseCurves.series.map((s) => s.drug)).toEqual(["upadacitinib", "abrocitinib", "baricitinib", "ruxolitinib-cream"]);
+    expect(c.responseCurves.definition).toMatch(/opened only after the course had ended are left out/);
   });
 
   it("gives lab completeness per month of due date over the last 24 months, leaving out labs still due", async () => {
@@ -534,5 +567,182 @@ describe("panel charts", () => {
     ]);
     const b = await panelCharts(pool, { source: "ehr-b", today: TODAY });
     expect(b.labCompleteness.points.map((p) => p.month)).toEqual(["2026-08", "2026-10"]);
+  });
+});
+
+/** A hand-made engine result for one patient of source ehr-c, written with the evaluation store. */
+function checkpoint(week: number, windowStart: string, verdict: CheckpointEvaluation["verdict"], targetDate: string): CheckpointEvaluation {
+  const status = verdict === "responded" ? "met" : verdict === "not-responded" ? "not-met" : "no-value";
+  const value = status === "met" ? 3 : status === "not-met" ? 6 : null;
+  const itch: MeasureAtCheckpoint = { criterion: "itch-4", status, baseline: 8, value, improvement: value === null ? null : 8 - value };
+  return { week, windowStart, windowEnd: windowStart, verdict, targetDate, measures: verdict === "open" ? {} : { itch } };
+}
+
+function storeRows(patientId: string, course: Omit<CourseEvaluation, "drug" | "route" | "labs">, resources: Resource[] = []) {
+  const evaluation = { patientId, courses: [{ drug: "upadacitinib" as const, route: "oral" as const, labs: [], ...course }], flags: [], dataQuality: [] };
+  return { rows: evaluationRows(evaluation, { source: "ehr-c", asOf: TODAY, rulesVersion: RULES_VERSION, patient: null, resources }), dataChangedAt: null };
+}
+
+/** c1: running, week 2 decided, week 4's target is today; prescribed by a reference without a display. */
+function c1(week2: "responded" | "not-responded") {
+  const start: Resource = { resourceType: "MedicationRequest", id: "mr-c1", status: "active", intent: "order", subject: { reference: "Patient/c1" }, requester: { reference: "Practitioner/pr-derm-1" } };
+  return storeRows(
+    "c1",
+    { start: "2026-10-04", end: null, startSource: "MedicationRequest/mr-c1", checkpoints: [checkpoint(2, "2026-10-12", week2, "2026-10-18"), checkpoint(4, "2026-10-26", "open", "2026-11-01")] },
+    [start],
+  );
+}
+
+/** c2: stopped on day 40; week 4 not responded, week 12's window opened after the end. */
+function c2() {
+  return storeRows("c2", {
+    start: "2026-03-02",
+    end: "2026-04-11",
+    startSource: "MedicationStatement/ms-c2",
+    checkpoints: [checkpoint(4, "2026-03-24", "not-responded", "2026-03-30"), checkpoint(12, "2026-05-12", "not-assessable", "2026-05-25")],
+  });
+}
+
+async function write(client: pg.ClientBase, batch: ReturnType<typeof storeRows>[]): Promise<void> {
+  await client.query("BEGIN");
+  await writeEvaluations(client, "ehr-c", batch);
+  await client.query("COMMIT");
+}
+
+/** A Queryable that records the SQL it runs, to see whether figures were aggregated or served from the cache. */
+function recording(): Queryable & { sql: string[] } {
+  const sql: string[] = [];
+  return { sql, query: ((text: string, values?: unknown[]) => (sql.push(text), pool.query(text, values))) as Queryable["query"] };
+}
+
+const AGGREGATES = /FROM evaluation_checkpoints|FROM evaluation_labs|GROUPING SETS|next_checkpoint_date BETWEEN/;
+
+describe("rows written by the evaluation store", () => {
+  beforeAll(async () => {
+    await pool.query(`INSERT INTO patients (source, id, updated_at) VALUES ('ehr-c', 'c1', now()), ('ehr-c', 'c2', now())`);
+    const client = await pool.connect();
+    try {
+      await write(client, [c1("responded"), c2()]);
+    } finally {
+      client.release();
+    }
+  });
+
+  afterAll(async () => {
+    for (const table of ["evaluations", "evaluation_checkpoints", "evaluation_labs", "evaluation_flags", "patients"]) await pool.query(`DELETE FROM ${table} WHERE source = 'ehr-c'`);
+  });
+
+  it("lists a running course whose next checkpoint target is within 7 days as due, by the stored next checkpoint date", async () => {
+    const { rows } = await pool.query("SELECT patient_id, next_checkpoint_date FROM evaluations WHERE source = 'ehr-c' ORDER BY patient_id");
+    expect(rows).toEqual([
+      { patient_id: "c1", next_checkpoint_date: "2026-11-01" },
+      { patient_id: "c2", next_checkpoint_date: null },
+    ]);
+    expect(await ids("source=ehr-c&preset=due-7-days")).toEqual(["c1"]);
+    expect((await panelSummary(pool, { source: "ehr-c", today: TODAY })).dueNext7Days).toMatchObject({ count: 1, patients: 1 });
+    expect((await panelSummary(pool, { source: "ehr-c", today: "2026-11-02" })).dueNext7Days.count).toBe(0);
+  });
+
+  it("stores which checkpoints opened after the course ended and leaves them out of rates and curves", async () => {
+    const { rows } = await pool.query("SELECT patient_id, week, after_course_end FROM evaluation_checkpoints WHERE source = 'ehr-c' AND patient_id = 'c2' ORDER BY week");
+    expect(rows).toEqual([
+      { patient_id: "c2", week: 4, after_course_end: false },
+      { patient_id: "c2", week: 12, after_course_end: true },
+    ]);
+    const s = await panelSummary(pool, { source: "ehr-c", today: TODAY });
+    expect(s.responseRates.rows.map((r) => [r.week, r.decided, r.rates.itch4?.notAssessable])).toEqual([
+      [2, 1, 0],
+      [4, 1, 0],
+    ]);
+    const charts = await panelCharts(pool, { source: "ehr-c", today: TODAY });
+    expect(charts.responseCurves.series[0]!.points.map((p) => p.week)).toEqual([2, 4]);
+  });
+
+  it("shows a prescriber known only by reference readably, offers it as a choice and filters on it", async () => {
+    const page = await worklistPage(pool, filters("source=ehr-c"), { today: TODAY });
+    expect(page.rows.map((r) => [r.patientId, r.prescriber])).toEqual([["c1", "Practitioner pr-derm-1"]]);
+    expect((await filterOptions(pool, { source: "ehr-c" })).prescribers).toEqual(["Practitioner pr-derm-1"]);
+    const choice = encodeURIComponent("Practitioner pr-derm-1");
+    expect(await ids(`source=ehr-c&prescriber=${choice}`)).toEqual(["c1"]);
+    expect(await ids(`source=ehr-c&prescriber=${encodeURIComponent("Practitioner/pr-derm-1")}`)).toEqual([]);
+  });
+});
+
+describe("summary cache", () => {
+  let client: pg.PoolClient;
+  let early: pg.PoolClient;
+
+  beforeAll(async () => {
+    await pool.query(`INSERT INTO patients (source, id, updated_at) VALUES ('ehr-c', 'c1', now()), ('ehr-c', 'c2', now())`);
+    client = await pool.connect();
+    early = await pool.connect();
+    await write(client, [c1("responded"), c2()]);
+  });
+
+  afterAll(async () => {
+    client?.release();
+    early?.release();
+    for (const table of ["evaluations", "evaluation_checkpoints", "evaluation_labs", "evaluation_flags", "patients"]) await pool.query(`DELETE FROM ${table} WHERE source = 'ehr-c'`);
+  });
+
+  it("serves repeated summary and charts calls from the cache while no evaluation changed", async () => {
+    const db = recording();
+    const first = await panelSummary(db, { source: "ehr-c", today: TODAY });
+    const firstCharts = await panelCharts(db, { source: "ehr-c", today: TODAY });
+    expect(db.sql.filter((q) => AGGREGATES.test(q)).length).toBeGreaterThanOrEqual(5);
+    db.sql.length = 0;
+    expect(await panelSummary(db, { source: "ehr-c", today: TODAY })).toEqual(first);
+    expect(await panelCharts(db, { source: "ehr-c", today: TODAY })).toEqual(firstCharts);
+    expect(db.sql.filter((q) => AGGREGATES.test(q))).toEqual([]);
+    // Another day or another source is another entry.
+    await panelSummary(db, { source: "ehr-c", today: "2026-11-02" });
+    await panelSummary(db, { source: null, today: TODAY });
+    expect(db.sql.filter((q) => AGGREGATES.test(q)).length).toBeGreaterThanOrEqual(6);
+  });
+
+  it("gives each caller its own copy of the cached figures", async () => {
+    const a = await panelSummary(pool, { source: "ehr-c", today: TODAY });
+    a.responseRates.rows.length = 0;
+    expect((await panelSummary(pool, { source: "ehr-c", today: TODAY })).responseRates.rows.length).toBeGreaterThan(0);
+  });
+
+  it("recomputes after a new evaluation, even one whose transaction began before the write the cache saw", async () => {
+    const db = recording();
+    // `early` begins now (its now() is fixed here), then another writer rewrites c2 and commits first.
+    await early.query("BEGIN");
+    await early.query("SELECT now()");
+    await write(client, [c2()]);
+    const before = await panelSummary(db, { source: "ehr-c", today: TODAY });
+    expect(before.notResponded).toMatchObject({ count: 0, denominator: 1 });
+    // The early transaction now rewrites c1 (same number of rows) as a non-responder and commits last.
+    await writeEvaluations(early, "ehr-c", [c1("not-responded")]);
+    await early.query("COMMIT");
+    const after = await panelSummary(db, { source: "ehr-c", today: TODAY });
+    expect(after.notResponded).toMatchObject({ count: 1, denominator: 1 });
+    const { rows } = await pool.query<{ patient_id: string }>("SELECT patient_id FROM evaluations WHERE source = 'ehr-c' ORDER BY evaluated_at DESC LIMIT 1");
+    expect(rows[0]!.patient_id).toBe("c1");
+  });
+
+  it("makes a second writer wait for the first one's commit, so evaluation stamps follow commit order", async () => {
+    await early.query("BEGIN");
+    await writeEvaluations(early, "ehr-c", [c1("responded")]);
+    let secondDone = false;
+    const second = write(client, [c2()]).then(() => {
+      secondDone = true;
+    });
+    const waiting = async () => (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")).rows[0]!.n;
+    while (!secondDone && (await waiting()) === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(secondDone).toBe(false);
+    await early.query("COMMIT");
+    await second;
+    const { rows } = await pool.query<{ patient_id: string }>("SELECT patient_id FROM evaluations WHERE source = 'ehr-c' ORDER BY evaluated_at");
+    expect(rows.map((r) => r.patient_id)).toEqual(["c1", "c2"]);
+  });
+
+  it("recomputes after an evaluation is removed", async () => {
+    const before = await panelSummary(pool, { source: "ehr-c", today: TODAY });
+    expect(before.evaluatedPatients.count).toBe(2);
+    await pool.query("DELETE FROM evaluations WHERE source = 'ehr-c' AND patient_id = 'c2'");
+    expect((await panelSummary(pool, { source: "ehr-c", today: TODAY })).evaluatedPatients.count).toBe(1);
   });
 });

@@ -3,11 +3,16 @@
  * read from the evaluation rows the sync writes (evaluations with denormalised filter columns, and their
  * checkpoints, labs and flags). Plain SQL on pg: aggregates with FILTER, parameters only (never spliced
  * values), one query per figure group, run in parallel. Every figure carries its definition.
+ *
+ * The summary's and the charts' aggregates are cached per process and per pool, keyed by (source filter,
+ * today, max(evaluations.evaluated_at), count of evaluations): every evaluation write moves that key
+ * (lib/db/evaluation-store.ts stamps evaluated_at in commit order), so a repeated call re-aggregates only
+ * after the data changed. The sources and the latest sync run are read fresh on every call.
  */
 import type pg from "pg";
 import { addDays } from "../clinical/dates";
 import type { CheckpointVerdict, DrugId, Route, Severity } from "../clinical/types";
-import { CHECKPOINT_WEEKS, DRUGS, describeFilters, panelPatientHref, serializePanelFilters, type PanelFilters, type SortKey } from "./filters";
+import { DRUGS, describeFilters, panelPatientHref, serializePanelFilters, type PanelFilters, type SortKey } from "./filters";
 import type {
   FilterOptions,
   LabCompletenessPoint,
@@ -25,7 +30,7 @@ import type {
 /** What the queries need of a pg Pool (or a client in a test transaction). */
 export type Queryable = Pick<pg.Pool, "query">;
 
-/** "Due in the next 7 days": a checkpoint target from today to today + DUE_SOON_DAYS, inclusive. */
+/** "Due in the next 7 days": a next checkpoint target from today to today + DUE_SOON_DAYS, inclusive. */
 export const DUE_SOON_DAYS = 7;
 /** Months of due dates the lab-completeness chart covers, ending with the current month. */
 export const LAB_COMPLETENESS_MONTHS = 24;
@@ -36,7 +41,7 @@ export const DEFINITIONS = {
   evaluatedPatients: "Synced patients with a current evaluation, on a JAK inhibitor or not.",
   onJak: "Patients whose latest JAK inhibitor course for atopic dermatitis has not ended, by that course's drug and route.",
   responseScope:
-    "Every JAK course of every synced patient, counting only checkpoints whose verdict is decided: the window has closed (responded, not responded, not assessable) or a criterion was met early (responded). Each rate's denominator leaves out the checkpoints where that measure could not be assessed (no baseline, no value in the window, baseline below the threshold); they are counted as not assessable.",
+    "Every JAK course of every synced patient, counting only checkpoints whose verdict is decided: the window has closed (responded, not responded, not assessable) or a criterion was met early (responded). Checkpoints whose window opened only after the course had ended (stopped or switched) are left out altogether: a stopped course is not a non-responder. Each rate's denominator leaves out the checkpoints where that measure could not be assessed (no baseline, no value in the window, baseline below the threshold); they are counted as not assessable.",
   responseMeasures: {
     easi75: "EASI-75: EASI at least 75% below baseline (band EASI-75 or EASI-90), among checkpoints with an assessable EASI (baseline above 0 and a value).",
     igaSuccess: "IGA success: IGA 0 or 1 and at least 2 grades better than baseline, among checkpoints with an IGA baseline and an IGA value.",
@@ -49,9 +54,9 @@ export const DEFINITIONS = {
     "Patients on a JAK inhibitor with at least one safety lab overdue (a follow-up window closed without a result) or missing (a baseline lab not done by start + 3 days), among all patients on a JAK inhibitor; requirements counts those labs.",
   abnormalLabs:
     "Patients on a JAK inhibitor with at least one abnormal safety-lab result (an abnormal-lab flag: neutrophils, lymphocytes, haemoglobin, platelets or liver enzymes past the label's threshold), among all patients on a JAK inhibitor.",
-  dueNext7Days: `Checkpoints of a running course whose target date (start + 7 x week days) falls from today to ${DUE_SOON_DAYS} days from today and that are not yet decided; patients counts the patients they belong to.`,
+  dueNext7Days: `Patients on a JAK inhibitor whose next undecided checkpoint of the running course (not yet due, or window open and no criterion met) has its target date (start + 7 x week days) from today to ${DUE_SOON_DAYS} days from today, among all patients on a JAK inhibitor; one checkpoint per patient, as checkpoints are at least two weeks apart.`,
   responseCurves:
-    "Per drug and checkpoint week, over every JAK course: responded / (responded + not responded) among decided checkpoints; not-assessable checkpoints are left out of the percent and counted beside it.",
+    "Per drug and checkpoint week, over every JAK course: responded / (responded + not responded) among decided checkpoints; not-assessable checkpoints are left out of the percent and counted beside it. Checkpoints whose window opened only after the course had ended are left out altogether (a stopped course is not a non-responder).",
   labCompleteness: `Per month of the due date (last ${LAB_COMPLETENESS_MONTHS} months up to today): done / (done + missing + overdue) over safety-lab requirements of every JAK course; requirements still due or not yet due are not counted.`,
 } as const;
 
@@ -83,15 +88,95 @@ export async function listSources(db: Queryable): Promise<SourceSummary[]> {
   return rows.map((r) => ({ id: r.id, name: r.name, lastSuccessAt: iso(r.last_success_at) }));
 }
 
+/** What the cached figures are computed from: it changes with every evaluation written or removed. */
+async function evaluationsVersion(db: Queryable, source: string | null): Promise<string> {
+  const where = source === null ? "" : "WHERE e.source = $1";
+  // Two scalar subqueries so each can use its index: evaluated_at (backwards, first row) and the primary key (count).
+  const { rows } = await db.query<{ last: string | null; evaluations: string }>(
+    `SELECT (SELECT max(e.evaluated_at) FROM evaluations e ${where})::text AS last, (SELECT count(*) FROM evaluations e ${where}) AS evaluations`,
+    source === null ? [] : [source],
+  );
+  return `${rows[0]?.last ?? "none"}|${rows[0]?.evaluations ?? "0"}`;
+}
+
+interface CacheEntry {
+  version: string;
+  value: Promise<unknown>;
+}
+
+/**
+ * Per pool (the app's pool, a test's database): cache key -> the figures and the version they were computed at.
+ * On globalThis, like the pool, so the API routes and the pages' prefetch (bundled apart) share one cache.
+ */
+const globalForCache = globalThis as unknown as { ejmPanelFigureCache?: WeakMap<Queryable, Map<string, CacheEntry>> };
+const figureCache = (globalForCache.ejmPanelFigureCache ??= new WeakMap<Queryable, Map<string, CacheEntry>>());
+/** Entries kept per pool (sources x days x views); the least recently used goes first. */
+const FIGURE_CACHE_ENTRIES = 64;
+
+/**
+ * The figures for (view, source, today) as computed at the current evaluations version: from the cache when the
+ * version has not moved, else computed (concurrent callers share one computation). The version is read before
+ * the figures, so figures cached under it can only be newer than it, never older: a write after the version
+ * was read moves it, and the next call recomputes.
+ */
+async function cachedFigures<T>(db: Queryable, view: "summary" | "charts", source: string | null, today: string, compute: () => Promise<T>): Promise<T> {
+  const version = await evaluationsVersion(db, source);
+  let entries = figureCache.get(db);
+  if (!entries) {
+    entries = new Map();
+    figureCache.set(db, entries);
+  }
+  const key = JSON.stringify([view, source, today]);
+  const hit = entries.get(key);
+  entries.delete(key);
+  if (hit && hit.version === version) {
+    entries.set(key, hit);
+    return structuredClone(await (hit.value as Promise<T>));
+  }
+  const value = compute();
+  const entry: CacheEntry = { version, value };
+  entries.set(key, entry);
+  if (entries.size > FIGURE_CACHE_ENTRIES) entries.delete(entries.keys().next().value!);
+  const owner = entries;
+  // A failed computation is not kept: the next call tries again.
+  value.catch(() => {
+    if (owner.get(key) === entry) owner.delete(key);
+  });
+  return structuredClone(await value);
+}
+
+/** The source filter on alias as the query's first parameter (sourceParams), or no filter for all sources. */
+function sourceWhere(alias: string, source: string | null): string {
+  return source === null ? "TRUE" : `${alias}.source = $1`;
+}
+
+function sourceParams(source: string | null): string[] {
+  return source === null ? [] : [source];
+}
+
+type SummaryFigures = Omit<PanelSummary, "sources" | "lastSync">;
+
 export async function panelSummary(db: Queryable, options: { source: string | null; today: string }): Promise<PanelSummary> {
   const { source, today } = options;
-  const sourceFilter = (alias: string) => `($1::text IS NULL OR ${alias}.source = $1)`;
-  const [sources, lastSync, counts, rates, due] = await Promise.all([
+  const [sources, lastSync, figures] = await Promise.all([
     listSources(db),
     db.query<{ source: string; status: string; started_at: Date; finished_at: Date | null }>(
-      `SELECT source, status, started_at, finished_at FROM sync_runs r WHERE ${sourceFilter("r")} ORDER BY started_at DESC, id DESC LIMIT 1`,
-      [source],
+      `SELECT source, status, started_at, finished_at FROM sync_runs r WHERE ${sourceWhere("r", source)} ORDER BY started_at DESC, id DESC LIMIT 1`,
+      sourceParams(source),
     ),
+    cachedFigures(db, "summary", source, today, () => summaryFigures(db, source, today)),
+  ]);
+  const last = lastSync.rows[0];
+  return {
+    ...figures,
+    sources,
+    lastSync: last ? { source: last.source, status: last.status, startedAt: iso(last.started_at) ?? "", finishedAt: iso(last.finished_at) } : null,
+  };
+}
+
+async function summaryFigures(db: Queryable, source: string | null, today: string): Promise<SummaryFigures> {
+  const n = sourceParams(source).length;
+  const [counts, rates, due] = await Promise.all([
     // One scan: the () grouping set gives the totals, (drug, route) the patients on a JAK by drug and route.
     db.query(
       `SELECT drug, route, GROUPING(drug, route) AS level,
@@ -104,9 +189,9 @@ export async function panelSummary(db: Queryable, options: { source: string | nu
               count(*) FILTER (WHERE on_jak AND labs_abnormal > 0) AS abnormal_patients,
               coalesce(sum(labs_abnormal) FILTER (WHERE on_jak), 0) AS abnormal_results,
               min(as_of) AS min_as_of, max(as_of) AS max_as_of
-         FROM evaluations e WHERE ${sourceFilter("e")}
+         FROM evaluations e WHERE ${sourceWhere("e", source)}
         GROUP BY GROUPING SETS ((), (drug, route))`,
-      [source],
+      sourceParams(source),
     ),
     db.query(
       `SELECT drug, week, count(*) AS decided,
@@ -124,11 +209,11 @@ export async function panelSummary(db: Queryable, options: { source: string | nu
               count(*) FILTER (WHERE pain_status IN ('met', 'not-met')) AS pain_den,
               count(*) FILTER (WHERE pain_status IS NOT NULL AND pain_status NOT IN ('met', 'not-met')) AS pain_na
          FROM evaluation_checkpoints c
-        WHERE verdict = ANY($2::text[]) AND ${sourceFilter("c")}
+        WHERE verdict = ANY($${n + 1}::text[]) AND NOT after_course_end AND ${sourceWhere("c", source)}
         GROUP BY drug, week`,
-      [source, DECIDED_VERDICTS],
+      [...sourceParams(source), DECIDED_VERDICTS],
     ),
-    dueSoonCounts(db, source, today),
+    dueSoonCount(db, source, today),
   ]);
 
   const t = counts.rows.find((r) => num(r.level) === 3) ?? {};
@@ -146,14 +231,11 @@ export async function panelSummary(db: Queryable, options: { source: string | nu
     return { drug: r.drug as DrugId, week: num(r.week), decided: num(r.decided), rates: figures };
   });
   rows.sort((a, b) => drugOrder(a.drug) - drugOrder(b.drug) || a.week - b.week);
-  const d = due.rows[0] ?? {};
-  const last = lastSync.rows[0];
+  const dueSoon = num(due.rows[0]?.patients);
 
   return {
     today,
     source,
-    sources,
-    lastSync: last ? { source: last.source, status: last.status, startedAt: iso(last.started_at) ?? "", finishedAt: iso(last.finished_at) } : null,
     evaluatedPatients: { count: num(t.evaluated), definition: DEFINITIONS.evaluatedPatients },
     onJak: {
       count: onJakCount,
@@ -166,17 +248,17 @@ export async function panelSummary(db: Queryable, options: { source: string | nu
     notResponded: { count: num(t.not_responded), denominator: num(t.assessable_latest), definition: DEFINITIONS.notResponded },
     overdueLabs: { count: num(t.overdue_patients), requirements: num(t.overdue_requirements), denominator: onJakCount, definition: DEFINITIONS.overdueLabs },
     abnormalLabs: { count: num(t.abnormal_patients), results: num(t.abnormal_results), denominator: onJakCount, definition: DEFINITIONS.abnormalLabs },
-    dueNext7Days: { count: num(d.checkpoints), patients: num(d.patients), definition: DEFINITIONS.dueNext7Days },
+    dueNext7Days: { count: dueSoon, patients: dueSoon, definition: DEFINITIONS.dueNext7Days },
     evaluatedAsOf: { min: (t.min_as_of as string | null) ?? null, max: (t.max_as_of as string | null) ?? null },
   };
 }
 
-async function dueSoonCounts(db: Queryable, source: string | null, today: string) {
+/** Patients whose next checkpoint target is due soon (evaluations_next_checkpoint_date_idx). */
+async function dueSoonCount(db: Queryable, source: string | null, today: string) {
   const c = new Conditions();
-  const on = dueSoonCheckpoint(c, today);
-  c.add(dueSoonCourse(c, today));
-  if (source) c.add(`e.source = ${c.param(source)}`);
-  return db.query(`SELECT count(*) AS checkpoints, count(DISTINCT (c.source, c.patient_id)) AS patients FROM evaluations e JOIN evaluation_checkpoints c ON ${on} ${c.where}`, c.params);
+  c.add(dueSoonCondition(c, today));
+  if (source !== null) c.add(`e.source = ${c.param(source)}`);
+  return db.query(`SELECT count(*) AS patients FROM evaluations e ${c.where}`, c.params);
 }
 
 function drugOrder(drug: string): number {
@@ -185,20 +267,11 @@ function drugOrder(drug: string): number {
 }
 
 /**
- * A running course (evaluations e) that can have a checkpoint target from today to today + 7: target =
- * start + 7 x week, so for each checkpoint week its start lies in a 7-day range (computed here, passed as
- * parameters). The ranges pick the few candidate courses before their checkpoint rows are read.
+ * The next undecided checkpoint of a running course has its target from today to today + 7. Only running
+ * courses have a next_checkpoint_date, so this also means "on a JAK inhibitor now".
  */
-function dueSoonCourse(c: Conditions, today: string): string {
-  const ranges = CHECKPOINT_WEEKS.map((week) => `e.course_start BETWEEN ${c.param(addDays(today, -week * 7))} AND ${c.param(addDays(today, DUE_SOON_DAYS - week * 7))}`);
-  return `e.on_jak AND (${ranges.join(" OR ")})`;
-}
-
-/** A checkpoint (c) of that course whose target date falls from today to today + 7 and that is not decided yet. */
-function dueSoonCheckpoint(c: Conditions, today: string): string {
-  return `c.source = e.source AND c.patient_id = e.patient_id AND c.course_index = e.course_index
-     AND c.verdict IN ('not-due', 'open')
-     AND c.course_start::date + c.week * 7 BETWEEN ${c.param(today)}::date AND ${c.param(addDays(today, DUE_SOON_DAYS))}::date`;
+function dueSoonCondition(c: Conditions, today: string): string {
+  return `e.next_checkpoint_date BETWEEN ${c.param(today)} AND ${c.param(addDays(today, DUE_SOON_DAYS))}`;
 }
 
 /** Collects SQL conditions with numbered parameters. */
@@ -252,10 +325,9 @@ export function worklistConditions(filters: PanelFilters, today: string): Condit
     case "abnormal-labs":
       c.add("e.labs_abnormal > 0");
       break;
-    case "due-7-days": {
-      c.add(`${dueSoonCourse(c, today)} AND EXISTS (SELECT 1 FROM evaluation_checkpoints c WHERE ${dueSoonCheckpoint(c, today)})`);
+    case "due-7-days":
+      c.add(dueSoonCondition(c, today));
       break;
-    }
     case null:
       break;
   }
@@ -377,6 +449,11 @@ function monthsBackStart(today: string, months: number): string {
 
 export async function panelCharts(db: Queryable, options: { source: string | null; today: string }): Promise<PanelCharts> {
   const { source, today } = options;
+  return cachedFigures(db, "charts", source, today, () => chartFigures(db, source, today));
+}
+
+async function chartFigures(db: Queryable, source: string | null, today: string): Promise<PanelCharts> {
+  const n = sourceParams(source).length;
   const [curves, labs] = await Promise.all([
     db.query(
       `SELECT drug, week,
@@ -384,9 +461,9 @@ export async function panelCharts(db: Queryable, options: { source: string | nul
               count(*) FILTER (WHERE verdict = 'not-responded') AS not_responded,
               count(*) FILTER (WHERE verdict = 'not-assessable') AS not_assessable
          FROM evaluation_checkpoints c
-        WHERE verdict = ANY($2::text[]) AND ($1::text IS NULL OR c.source = $1)
+        WHERE verdict = ANY($${n + 1}::text[]) AND NOT after_course_end AND ${sourceWhere("c", source)}
         GROUP BY drug, week`,
-      [source, DECIDED_VERDICTS],
+      [...sourceParams(source), DECIDED_VERDICTS],
     ),
     db.query(
       `SELECT substr(due_by, 1, 7) AS month,
@@ -394,9 +471,9 @@ export async function panelCharts(db: Queryable, options: { source: string | nul
               count(*) FILTER (WHERE status = 'missing') AS missing,
               count(*) FILTER (WHERE status = 'overdue') AS overdue
          FROM evaluation_labs l
-        WHERE status IN ('done', 'missing', 'overdue') AND due_by >= $2 AND due_by <= $3 AND ($1::text IS NULL OR l.source = $1)
+        WHERE status IN ('done', 'missing', 'overdue') AND due_by >= $${n + 1} AND due_by <= $${n + 2} AND ${sourceWhere("l", source)}
         GROUP BY 1 ORDER BY 1`,
-      [source, monthsBackStart(today, LAB_COMPLETENESS_MONTHS), today],
+      [...sourceParams(source), monthsBackStart(today, LAB_COMPLETENESS_MONTHS), today],
     ),
   ]);
   const byDrug = new Map<DrugId, ResponseCurvePoint[]>();

@@ -1,8 +1,10 @@
 /**
  * Test rows for the panel's queries, inserted with plain SQL: one synced patient's evaluation with its
- * checkpoints, labs and flags. The denormalised columns (flag counts, max severity, flag kinds) are derived
- * from the flags given, the way the evaluation store writes them, unless a test sets them itself.
+ * checkpoints, labs and flags. The denormalised columns (flag counts, max severity, flag kinds, the next
+ * checkpoint date) are derived from the flags and checkpoints given, the way the evaluation store writes them,
+ * unless a test sets them itself.
  */
+import { addDays } from "../clinical/dates";
 import type pg from "pg";
 
 export interface TestCheckpoint {
@@ -12,6 +14,8 @@ export interface TestCheckpoint {
   drug?: string;
   route?: string;
   courseStart?: string;
+  /** The window opens after the course ended (default false). */
+  afterCourseEnd?: boolean;
   easi?: { status: string; baseline?: number | null; value?: number | null; percent?: number | null; band?: string | null };
   iga?: { status: string; criterion?: string; baseline?: number | null; value?: number | null };
   itch?: { status: string; baseline?: number | null; value?: number | null };
@@ -49,6 +53,8 @@ export interface TestPatient {
   latestVerdict?: string | null;
   nextDueDate?: string | null;
   nextDueKind?: string | null;
+  /** Default: the earliest start + 7 x week on or after asOf among the latest course's open or not-due checkpoints, when on a JAK. */
+  nextCheckpointDate?: string | null;
   labsMissing?: number;
   labsOverdue?: number;
   labsDue?: number;
@@ -60,6 +66,19 @@ export interface TestPatient {
 
 const SEVERITY_ORDER = ["critical", "warning", "info"] as const;
 
+function derivedNextCheckpointDate(p: TestPatient, onJak: boolean, courseIndex: number | null, asOf: string): string | null {
+  if (!onJak || courseIndex === null) return null;
+  const targets = (p.checkpoints ?? [])
+    .filter((c) => (c.courseIndex ?? courseIndex) === courseIndex && (c.verdict === "open" || c.verdict === "not-due"))
+    .flatMap((c) => {
+      const start = c.courseStart ?? p.courseStart;
+      return start ? [addDays(start, c.week * 7)] : [];
+    })
+    .filter((target) => target >= asOf)
+    .sort();
+  return targets[0] ?? null;
+}
+
 export async function insertTestPatient(db: Pick<pg.Pool, "query">, p: TestPatient): Promise<void> {
   const flags = p.flags ?? [];
   const count = (s: string) => flags.filter((f) => f.severity === s).length;
@@ -67,17 +86,20 @@ export async function insertTestPatient(db: Pick<pg.Pool, "query">, p: TestPatie
   const flagCounts = Object.fromEntries(kinds.map((k) => [k, flags.filter((f) => f.kind === k).length]));
   const maxSeverity = SEVERITY_ORDER.find((s) => count(s) > 0) ?? null;
   const courseIndex = p.courseIndex ?? (p.drug ? 0 : null);
+  const asOf = p.asOf ?? "2026-11-01";
+  const onJak = p.onJak ?? p.drug !== undefined;
   await db.query(
     `INSERT INTO evaluations (source, patient_id, as_of, rules_version, patient_name, on_jak, course_count, course_index, drug, route,
         course_start, course_end, course_week, prescriber, latest_checkpoint_week, latest_verdict, next_due_date, next_due_kind,
-        flags_critical, flags_warning, flags_info, max_severity, flag_kinds, flag_counts, labs_missing, labs_overdue, labs_due, labs_abnormal, result)
-     VALUES ($1, $2, $3, 'test', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)`,
+        flags_critical, flags_warning, flags_info, max_severity, flag_kinds, flag_counts, labs_missing, labs_overdue, labs_due, labs_abnormal, result,
+        next_checkpoint_date)
+     VALUES ($1, $2, $3, 'test', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29)`,
     [
       p.source,
       p.id,
-      p.asOf ?? "2026-11-01",
+      asOf,
       p.name === undefined ? `Name ${p.id}` : p.name,
-      p.onJak ?? p.drug !== undefined,
+      onJak,
       courseIndex === null ? 0 : courseIndex + 1,
       courseIndex,
       p.drug ?? null,
@@ -101,14 +123,15 @@ export async function insertTestPatient(db: Pick<pg.Pool, "query">, p: TestPatie
       p.labsDue ?? p.labs?.filter((l) => l.status === "due").length ?? 0,
       p.labsAbnormal ?? flags.filter((f) => f.kind === "abnormal-lab").length,
       JSON.stringify({ patientId: p.id, courses: [], flags: [], dataQuality: [] }),
+      p.nextCheckpointDate === undefined ? derivedNextCheckpointDate(p, onJak, courseIndex, asOf) : p.nextCheckpointDate,
     ],
   );
   for (const c of p.checkpoints ?? []) {
     await db.query(
       `INSERT INTO evaluation_checkpoints (source, patient_id, course_index, week, drug, route, course_start, window_start, window_end, verdict,
           easi_status, easi_baseline, easi_value, easi_percent, easi_band, iga_criterion, iga_status, iga_baseline, iga_value,
-          itch_status, itch_baseline, itch_value, pain_status, pain_baseline, pain_value)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
+          itch_status, itch_baseline, itch_value, pain_status, pain_baseline, pain_value, after_course_end)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`,
       [
         p.source,
         p.id,
@@ -135,6 +158,7 @@ export async function insertTestPatient(db: Pick<pg.Pool, "query">, p: TestPatie
         c.pain?.status ?? null,
         c.pain?.baseline ?? null,
         c.pain?.value ?? null,
+        c.afterCourseEnd ?? false,
       ],
     );
   }

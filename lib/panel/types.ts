@@ -67,6 +67,7 @@ export interface PanelSummary {
   notResponded: CountFigure & { denominator: number };
   overdueLabs: CountFigure & { requirements: number; denominator: number };
   abnormalLabs: CountFigure & { results: number; denominator: number };
+  /** Patients whose next checkpoint is due soon; count and patients are equal (one checkpoint per patient). */
   dueNext7Days: CountFigure & { patients: number };
   /** Evaluation dates present in the rows (normally one: the last re-evaluation). */
   evaluatedAsOf: { min: string | null; max: string | null };

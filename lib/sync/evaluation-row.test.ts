@@ -72,16 +72,37 @@ describe("evaluationRows", () => {
     expect(evaluation).toMatchObject({ patientName: null, birthDate: null, sex: null, onJak: true });
   });
 
-  it("names the prescriber from the start request's requester display, else its reference", () => {
-    const withDisplay = rowsFor([patient(), request("upadacitinib", 0, { requester: { reference: "Practitioner/pr1", display: "Dr. Mara Osei" } })], day(20));
+  it("names the prescriber by the start request's requester display when it has one", () => {
+    const withDisplay = rowsFor([patient(), request("upadacitinib", 0, { requester: { reference: "Practitioner/pr1", display: " Dr. Mara Osei " } })], day(20));
     expect(withDisplay.evaluation.prescriber).toBe("Dr. Mara Osei");
-    const referenceOnly = rowsFor([patient(), request("upadacitinib", 0, { requester: { reference: "Practitioner/pr1" } })], day(20));
-    expect(referenceOnly.evaluation.prescriber).toBe("Practitioner/pr1");
+  });
+
+  it("names a prescriber without a display by the referenced id after its type, not the raw reference", () => {
+    const prescriber = (requester: Record<string, unknown>) =>
+      rowsFor([patient(), request("upadacitinib", 0, { requester })], day(20)).evaluation.prescriber;
+    expect(prescriber({ reference: "Practitioner/pr-derm-1" })).toBe("Practitioner pr-derm-1");
+    expect(prescriber({ reference: "https://ehr.example/fhir/PractitionerRole/role-7/_history/3" })).toBe("Practitioner role role-7");
+    expect(prescriber({ reference: "Organization/derm-clinic" })).toBe("Organization derm-clinic");
+    expect(prescriber({ identifier: { system: "http://hl7.org/fhir/sid/us-npi", value: "1234567893" } })).toBe("1234567893");
+    expect(prescriber({ reference: "urn:uuid:4e2c1a" })).toBe("urn:uuid:4e2c1a");
+  });
+
+  it("names a contained prescriber by its name", () => {
+    const contained = [{ resourceType: "Practitioner", id: "pr9", name: [{ given: ["Lena"], family: "Berg", prefix: ["Dr."] }] }];
+    const { evaluation } = rowsFor([patient(), request("upadacitinib", 0, { contained, requester: { reference: "#pr9" } })], day(20));
+    expect(evaluation.prescriber).toBe("Lena Berg");
   });
 
   it("names the prescriber of a statement-started course from its informationSource", () => {
     const { evaluation } = rowsFor([patient(), statement("upadacitinib", 0, { informationSource: { reference: "Practitioner/pr2" } })], day(20));
-    expect(evaluation.prescriber).toBe("Practitioner/pr2");
+    expect(evaluation.prescriber).toBe("Practitioner pr2");
+  });
+
+  it("gives no prescriber when the statement's information source is the patient or a relative", () => {
+    const prescriber = (informationSource: Record<string, unknown>) =>
+      rowsFor([patient(), statement("upadacitinib", 0, { informationSource })], day(20)).evaluation.prescriber;
+    expect(prescriber({ reference: "Patient/p1", display: "Pat Self" })).toBeNull();
+    expect(prescriber({ reference: "RelatedPerson/rp1" })).toBeNull();
   });
 
   it("dates a done lab requirement by its satisfying result and counts open labs of the current course", () => {
@@ -139,6 +160,61 @@ describe("evaluationRows", () => {
     expect(rowsOf(evaluation, "2026-05-20").evaluation).toMatchObject({ nextDueDate: "2026-05-25", nextDueKind: "checkpoint:12" });
   });
 
+  it("dates the next checkpoint by the engine's target: the earliest undecided one on or after asOf", () => {
+    const resources = [patient(), statement("upadacitinib", 0), ...baselineLabs()];
+    // Day 20: week 2's window is open and its target (day 14) has passed; week 4's target (day 28) is next.
+    expect(rowsFor(resources, day(20)).evaluation.nextCheckpointDate).toBe(day(28));
+    expect(rowsFor(resources, day(14)).evaluation.nextCheckpointDate).toBe(day(14));
+    expect(rowsFor(resources, day(100)).evaluation.nextCheckpointDate).toBe(day(112));
+  });
+
+  it("dates no next checkpoint once the course's last checkpoint target has passed", () => {
+    const evaluation = handMade([
+      course({
+        checkpoints: [
+          { week: 24, windowStart: "2026-07-21", windowEnd: "2026-09-14", verdict: "open", measures: {}, targetDate: "2026-08-17" },
+          { week: 16, windowStart: "2026-06-09", windowEnd: "2026-07-20", verdict: "responded", measures: {}, targetDate: "2026-06-22" },
+        ],
+      }),
+    ]);
+    expect(rowsOf(evaluation, "2026-08-17").evaluation.nextCheckpointDate).toBe("2026-08-17");
+    expect(rowsOf(evaluation, "2026-08-18").evaluation.nextCheckpointDate).toBeNull();
+  });
+
+  it("takes start + 7 x week as the target when the engine gives none, and skips decided checkpoints", () => {
+    const evaluation = handMade([
+      course({
+        start: "2026-03-02",
+        checkpoints: [
+          { week: 2, windowStart: "2026-03-10", windowEnd: "2026-03-23", verdict: "responded", measures: {} },
+          { week: 4, windowStart: "2026-03-24", windowEnd: "2026-04-13", verdict: "not-due", measures: {} },
+        ],
+      }),
+    ]);
+    expect(rowsOf(evaluation, "2026-03-12").evaluation).toMatchObject({ nextCheckpointDate: "2026-03-30", nextDueDate: "2026-03-30", nextDueKind: "checkpoint:4" });
+  });
+
+  it("dates no next checkpoint for a course that ended or a patient without a course", () => {
+    const ended = rowsFor([patient(), statement("upadacitinib", 0, { status: "completed", effectivePeriod: { start: S, end: day(40) } })], day(50));
+    expect(ended.evaluation).toMatchObject({ onJak: false, nextCheckpointDate: null });
+    expect(rowsOf(handMade([]), "2026-05-01").evaluation.nextCheckpointDate).toBeNull();
+  });
+
+  it("marks the checkpoints whose window opens after the course ended, which the engine cannot assess", () => {
+    const { checkpoints } = rowsFor([patient(), statement("upadacitinib", 0, { status: "completed", effectivePeriod: { start: S, end: day(40) } })], day(200));
+    const byWeek = Object.fromEntries(checkpoints.map((c) => [c.week, c]));
+    // Week 4's window (days 22-42) was open when the course ended on day 40; week 12's opens on day 71.
+    expect(byWeek[4]).toMatchObject({ afterCourseEnd: false });
+    expect(byWeek[12]).toMatchObject({ afterCourseEnd: true, verdict: "not-assessable" });
+    expect(checkpoints.filter((c) => c.afterCourseEnd).map((c) => c.week)).toEqual([12, 16]);
+  });
+
+  it("marks no checkpoint after the end of a course that is still running", () => {
+    const { checkpoints } = rowsFor([patient(), statement("upadacitinib", 0), ...baselineLabs()], day(200));
+    expect(checkpoints.length).toBeGreaterThan(0);
+    expect(checkpoints.every((c) => !c.afterCourseEnd)).toBe(true);
+  });
+
   it("describes the latest course when a patient switched drugs, with rows for every course", () => {
     const evaluation = handMade([
       course({ drug: "abrocitinib", end: "2026-01-31", labs: [{ requirement: "baseline:cbc", status: "missing", dueBy: "2025-10-04" }] }),
@@ -153,7 +229,7 @@ describe("evaluationRows", () => {
     const { evaluation, checkpoints, labs, flags } = rowsOf(handMade([], { dataQuality: [{ resource: "Observation/x", issue: "no-value", detail: "No value." }] }), "2026-05-01");
     expect(evaluation).toMatchObject({
       onJak: false, courseCount: 0, courseIndex: null, drug: null, route: null, courseWeek: null, prescriber: null,
-      latestCheckpointWeek: null, latestVerdict: null, nextDueDate: null, flagsCritical: 0, flagsWarning: 0, flagsInfo: 0,
+      latestCheckpointWeek: null, latestVerdict: null, nextDueDate: null, nextCheckpointDate: null, flagsCritical: 0, flagsWarning: 0, flagsInfo: 0,
       maxSeverity: null, flagKinds: [], flagCounts: {}, labsMissing: 0, labsOverdue: 0, labsDue: 0, labsAbnormal: 0, dataQualityCount: 1,
     });
     expect([checkpoints, labs, flags]).toEqual([[], [], []]);

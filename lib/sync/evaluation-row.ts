@@ -4,7 +4,7 @@
  * (asOf is passed in).
  */
 import type { Patient, Resource } from "@medplum/fhirtypes";
-import { daysBetween } from "../clinical/dates";
+import { addDays, daysBetween } from "../clinical/dates";
 import type { CheckpointEvaluation, CheckpointVerdict, CourseEvaluation, FlagKind, LabStatus, PatientEvaluation, Severity } from "../clinical/types";
 import { displayName } from "../fhir/patient-view";
 
@@ -29,6 +29,8 @@ export interface EvaluationRow {
   latestVerdict: CheckpointVerdict | null;
   nextDueDate: string | null;
   nextDueKind: string | null;
+  /** Target date of the current course's next undecided checkpoint (not due or open, target on or after asOf). */
+  nextCheckpointDate: string | null;
   flagsCritical: number;
   flagsWarning: number;
   flagsInfo: number;
@@ -53,6 +55,8 @@ export interface CheckpointRow {
   courseStart: string;
   windowStart: string;
   windowEnd: string;
+  /** The window opens after the course ended (the engine says not assessable): not a response failure. */
+  afterCourseEnd: boolean;
   verdict: CheckpointVerdict;
   easiStatus: string | null;
   easiBaseline: number | null;
@@ -143,17 +147,38 @@ function latestDecidedCheckpoint(course: CourseEvaluation): CheckpointEvaluation
   let latest: CheckpointEvaluation | null = null;
   for (const c of course.checkpoints) {
     if (!DECIDED.has(c.verdict)) continue;
-    if (course.end !== null && c.windowStart > course.end) continue;
+    if (opensAfterCourseEnd(course, c)) continue;
     if (!latest || c.week > latest.week) latest = c;
   }
   return latest;
+}
+
+/** The engine's rule for a window the course never reached: it opens after the course's last day. */
+function opensAfterCourseEnd(course: CourseEvaluation, c: CheckpointEvaluation): boolean {
+  return course.end !== null && c.windowStart > course.end;
+}
+
+/** A checkpoint's target date: the engine's, else start + 7 x week (the rules' target day). */
+function targetOf(course: CourseEvaluation, c: CheckpointEvaluation): string {
+  return c.targetDate ?? addDays(course.start, c.week * 7);
+}
+
+/** The earliest target on or after asOf among the course's undecided (not due or open) checkpoints. */
+function nextCheckpointTarget(course: CourseEvaluation, asOf: string): string | null {
+  let next: string | null = null;
+  for (const c of course.checkpoints) {
+    if (c.verdict !== "open" && c.verdict !== "not-due") continue;
+    const target = targetOf(course, c);
+    if (target >= asOf && (next === null || target < next)) next = target;
+  }
+  return next;
 }
 
 /** The earliest date on or after asOf: an undecided checkpoint's target or a due / not-yet-due lab. */
 function nextDue(course: CourseEvaluation, asOf: string): { date: string; kind: string } | null {
   const candidates: Array<{ date: string; kind: string }> = [];
   for (const c of course.checkpoints) {
-    if (c.verdict === "open" || c.verdict === "not-due") candidates.push({ date: c.targetDate ?? c.windowEnd, kind: `checkpoint:${c.week}` });
+    if (c.verdict === "open" || c.verdict === "not-due") candidates.push({ date: targetOf(course, c), kind: `checkpoint:${c.week}` });
   }
   for (const lab of course.labs) {
     if (lab.status === "due" || lab.status === "not-due") candidates.push({ date: lab.dueBy, kind: `lab:${lab.requirement}` });
@@ -169,14 +194,48 @@ function nextDue(course: CourseEvaluation, asOf: string): { date: string; kind: 
 interface ReferenceLike {
   reference?: string;
   display?: string;
+  identifier?: { value?: string };
 }
 
-function referenceText(ref: ReferenceLike | undefined): string | null {
-  const text = ref?.display?.trim() || ref?.reference?.trim();
-  return text ? text : null;
+/** How a prescriber's resource type reads before its id when there is no display. */
+const PRESCRIBER_TYPES: Record<string, string> = { Practitioner: "Practitioner", PractitionerRole: "Practitioner role", Organization: "Organization" };
+/** Who can be a statement's informationSource without being its prescriber. */
+const NOT_PRESCRIBERS = new Set(["Patient", "RelatedPerson"]);
+
+/** The type and id a reference names: "Type/id", an absolute URL ending so (with or without _history), or "#id". */
+function referenceTarget(reference: string): { type: string | null; id: string } | null {
+  if (reference.startsWith("#")) return reference.length > 1 ? { type: null, id: reference.slice(1) } : null;
+  const m = /(?:^|\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9.-]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference);
+  return m ? { type: m[1]!, id: m[2]! } : null;
 }
 
-/** Who prescribed the course: the start resource's requester (or informationSource) by display, else reference. */
+/** A contained prescriber's name ("#pr1" in the start resource's contained list). */
+function containedName(contained: readonly Resource[] | undefined, id: string): string | null {
+  const target = contained?.find((r) => r.id === id);
+  if (target?.resourceType === "Practitioner") return displayName({ resourceType: "Patient", name: target.name });
+  if (target?.resourceType === "Organization") return target.name?.trim() || null;
+  return null;
+}
+
+/**
+ * A prescriber a person can read: the reference's display; else a contained resource's name; else the
+ * referenced id after its type ("Practitioner pr-derm-1") rather than "Practitioner/pr-derm-1"; else a logical
+ * identifier's value, else the reference as written. A patient or relative as a statement's information
+ * source is no prescriber. The worklist filters on this text, so it is what the filter's choices list.
+ */
+function prescriberText(ref: ReferenceLike | undefined, contained: readonly Resource[] | undefined): string | null {
+  if (!ref) return null;
+  const reference = ref.reference?.trim() ?? "";
+  const target = reference ? referenceTarget(reference) : null;
+  if (target?.type && NOT_PRESCRIBERS.has(target.type)) return null;
+  const display = ref.display?.trim();
+  if (display) return display;
+  if (target && target.type === null) return containedName(contained, target.id) ?? target.id;
+  if (target) return `${PRESCRIBER_TYPES[target.type!] ?? target.type} ${target.id}`;
+  return ref.identifier?.value?.trim() || reference || null;
+}
+
+/** Who prescribed the course: the start resource's requester (or informationSource), readable. */
 function prescriberOf(course: CourseEvaluation, resources: readonly Resource[]): string | null {
   const slash = course.startSource.indexOf("/");
   if (slash <= 0) return null;
@@ -184,8 +243,8 @@ function prescriberOf(course: CourseEvaluation, resources: readonly Resource[]):
   const id = course.startSource.slice(slash + 1);
   const start = resources.find((r) => r.resourceType === type && r.id === id);
   if (!start) return null;
-  if (start.resourceType === "MedicationRequest") return referenceText(start.requester);
-  if (start.resourceType === "MedicationStatement") return referenceText(start.informationSource);
+  if (start.resourceType === "MedicationRequest") return prescriberText(start.requester, start.contained);
+  if (start.resourceType === "MedicationStatement") return prescriberText(start.informationSource, start.contained);
   return null;
 }
 
@@ -210,6 +269,7 @@ function checkpointRow(source: string, patientId: string, courseIndex: number, c
     courseStart: course.start,
     windowStart: c.windowStart,
     windowEnd: c.windowEnd,
+    afterCourseEnd: opensAfterCourseEnd(course, c),
     verdict: c.verdict,
     easiStatus: easi?.status ?? null,
     easiBaseline: easi?.baseline ?? null,
@@ -301,6 +361,7 @@ export function evaluationRows(evaluation: PatientEvaluation, context: Evaluatio
       latestVerdict: checkpoint?.verdict ?? null,
       nextDueDate: due?.date ?? null,
       nextDueKind: due?.kind ?? null,
+      nextCheckpointDate: latest && onJak ? nextCheckpointTarget(latest, asOf) : null,
       flagsCritical: severityCounts.critical,
       flagsWarning: severityCounts.warning,
       flagsInfo: severityCounts.info,

@@ -39,7 +39,7 @@ export function AttentionFigures({ summary, source }: { summary: PanelSummary; s
           id="due-7-days"
           title="Checkpoints due in the next 7 days"
           count={dueNext7Days.count}
-          denominator={`for ${plural(dueNext7Days.patients, "patient")}`}
+          denominator={`of ${plural(summary.onJak.count, "patient")} on a JAK inhibitor, one checkpoint each`}
           definition={dueNext7Days.definition}
           link={{ href: href("due-7-days"), label: "Open the checkpoints due" }}
         />

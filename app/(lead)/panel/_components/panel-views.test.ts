@@ -35,7 +35,7 @@ function summary(): PanelSummary {
     notResponded: { count: 7, denominator: 30, definition: DEFINITIONS.notResponded },
     overdueLabs: { count: 5, requirements: 9, denominator: 48, definition: DEFINITIONS.overdueLabs },
     abnormalLabs: { count: 1, results: 2, denominator: 48, definition: DEFINITIONS.abnormalLabs },
-    dueNext7Days: { count: 4, patients: 3, definition: DEFINITIONS.dueNext7Days },
+    dueNext7Days: { count: 3, patients: 3, definition: DEFINITIONS.dueNext7Days },
     evaluatedAsOf: { min: "2026-11-01", max: "2026-11-01" },
   };
 }
@@ -47,7 +47,7 @@ describe("panel overview", () => {
     expect(t).toContain("Not responded at the latest closed checkpoint 7 of 30 patients whose latest closed checkpoint was assessable");
     expect(t).toContain("5 of 48 patients on a JAK inhibitor; 9 labs in all");
     expect(t).toContain("1 of 48 patients on a JAK inhibitor; 2 abnormal results");
-    expect(t).toContain("4 for 3 patients");
+    expect(t).toContain("Checkpoints due in the next 7 days 3 of 48 patients on a JAK inhibitor, one checkpoint each");
     expect(t).toContain(DEFINITIONS.notResponded);
     expect(t).toContain(DEFINITIONS.dueNext7Days);
     expect(html).toContain('href="/panel/worklist?source=ehr-a&amp;preset=not-responded"');

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RULES_VERSION } from "../clinical";
 import type { CheckpointEvaluation, CourseEvaluation, MeasureAtCheckpoint } from "../clinical/types";
 import { writeEvaluations } from "../db/evaluation-store";
+import { createPool } from "../db/pool";
 import type { TestDatabase } from "../db/testing";
 import { evaluationRows } from "../sync/evaluation-row";
 import { DEFAULT_FILTERS, parsePanelFilters, type PanelFilters } from "./filters";
@@ -274,7 +275,7 @@ const FILLER: TestPatient[] = Array.from({ length: 12 }, (_, i) => ({
 beforeAll(async () => {
   const { startTestDatabase } = await import("../db/testing");
   db = await startTestDatabase();
-  pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  pool = createPool(db.url, 4);
   await clearPanelTables(pool);
   await pool.query(
     `INSERT INTO sources (id, name, fhir_base, client_id, last_success_at, updated_at) VALUES

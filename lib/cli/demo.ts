@@ -17,7 +17,8 @@ console.log(`
 Eczema JAK Monitor demo is running.
   App:             ${stack.appUrl}
   Sandbox EHR:     ${stack.sandbox.origin} (FHIR base ${stack.sandbox.fhirBase}, ${patients} synthetic patients, seed ${seed}, data up to ${today})
-  Clinic panel:    ${describeFirstSync(stack.firstSync)}
+  Clinic panel:    ${stack.appUrl}/panel (standalone launch as the clinic lead), synced from the sandbox's JAK panel
+                   ${describeFirstSync(stack.firstSync)}
 
   Open the EHR launcher to start: ${stack.sandbox.launcherUrl}
   (pick a dermatologist and a patient for an EHR launch, or a clinic lead / quality analyst for a standalone launch)

@@ -1,22 +1,10 @@
 // GET /api/panel/summary?source=: the clinic lead's headline figures (PanelSummary in lib/panel/types.ts).
-import { clinicToday } from "@/lib/fhir/patient-api";
-import { pgPool } from "@/lib/db/pool";
-import { parseSourceParam } from "@/lib/panel/filters";
-import { badRequest, PANEL_API_ROLES, panelJson, serverError } from "@/lib/panel/http";
 import { panelSummary } from "@/lib/panel/queries";
-import { gateRequest } from "@/lib/smart/role-gate";
+import { sourceScopedPanelGet } from "@/lib/panel/source-route";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
 
-export async function GET(request: Request): Promise<Response> {
-  const gated = await gateRequest(request, PANEL_API_ROLES);
-  if ("response" in gated) return gated.response;
-  const parsed = parseSourceParam(new URL(request.url).searchParams);
-  if (!parsed.ok) return badRequest(parsed.problems);
-  try {
-    return panelJson(200, await panelSummary(pgPool(), { source: parsed.source, today: clinicToday() }));
-  } catch (error) {
-    return serverError("summary", error);
-  }
+export function GET(request: Request): Promise<Response> {
+  return sourceScopedPanelGet(request, "summary", panelSummary);
 }

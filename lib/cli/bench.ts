@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { runBenchCleanups } from "../bench/cleanup";
 import type { BenchRow, BenchSection } from "../bench/types";
 
 interface SectionSpec {
@@ -31,12 +32,26 @@ const SECTIONS: SectionSpec[] = [
   {
     file: "ingest.ts",
     exportName: "benchIngest",
-    placeholders: [{ figure: "ingest: NDJSON to PostgreSQL vs raw COPY", target: ">= 0.7 of raw COPY" }],
+    placeholders: [
+      { figure: "ingest: raw COPY of the same NDJSON into one jsonb column (baseline)", target: "-" },
+      { figure: "ingest: NDJSON to PostgreSQL through ingestLines, COPY to staging + upsert", target: ">= 0.7 of raw COPY" },
+    ],
+  },
+  {
+    file: "reevaluate.ts",
+    exportName: "benchReevaluate",
+    placeholders: [{ figure: "re-evaluation: every stored patient (evaluateAllPatients), 100,000 patients", target: "< 60 s" }],
   },
   {
     file: "panel.ts",
     exportName: "benchPanel",
-    placeholders: [{ figure: "panel API with filters, 100,000 patients, p95", target: "< 150 ms" }],
+    placeholders: [
+      { figure: "panel API: summary with filters, 10,000 patients, p50 / p95", target: "p95 < 150 ms" },
+      { figure: "panel API: worklist with filters, sorts and pages, 10,000 patients, p50 / p95", target: "p95 < 150 ms" },
+      { figure: "panel API: summary with filters, 100,000 patients, p50 / p95", target: "p95 < 150 ms" },
+      { figure: "panel API: worklist with filters, sorts and pages, 100,000 patients, p50 / p95", target: "p95 < 150 ms" },
+      { figure: "panel API: memory serving the panel, 10,000 vs 100,000 patients", target: "flat" },
+    ],
   },
   {
     file: "export.ts",
@@ -78,5 +93,10 @@ function printTable(rows: BenchRow[]): void {
 // `npm run bench -- engine` runs one section.
 const only = process.argv[2];
 const rows: BenchRow[] = [];
-for (const spec of SECTIONS) rows.push(...(await runSection(spec, only)));
+try {
+  for (const spec of SECTIONS) rows.push(...(await runSection(spec, only)));
+} finally {
+  // Sections share a throwaway PostgreSQL and generated files (lib/bench/pg-fixture.ts): stopped and removed here.
+  await runBenchCleanups();
+}
 printTable(rows);

@@ -3,8 +3,17 @@
  * (evaluation-row.ts, lib/db/evaluation-store.ts). Three ways in: the patients whose data changed (dirty),
  * everyone (the nightly run, as verdicts change when windows close), or a list of ids (a new code mapping).
  * Work goes in batches (~500 patients): the next batch is read while the current one is evaluated and
- * written, memory holds at most two batches, and each batch is written in one transaction.
+ * written, memory holds at most two batches per loop, and each batch is written in one transaction.
+ *
+ * Everyone and long id lists are split into contiguous id ranges run by parallel loops: one Node thread keeps
+ * one core busy parsing JSON and running the engine, so loop 0 runs here and the others in worker threads
+ * (evaluate-worker.ts, each with its own small pg pool) on the other cores. Threads load TypeScript through tsx
+ * like the process; threads that cannot start leave their share to the loop here.
  */
+import { createRequire } from "node:module";
+import os from "node:os";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 import type { Resource } from "@medplum/fhirtypes";
 import type pg from "pg";
 import { evaluatePatient, RULES_VERSION } from "../clinical";
@@ -16,23 +25,51 @@ import { evaluationRows, findPatient } from "./evaluation-row";
 
 export type LoadResources = (pool: pg.Pool, source: string, patientIds: string[]) => Promise<Map<string, Resource[]>>;
 
+/** One committed batch: its size and where its time went (reads overlap the evaluation of the batch before). */
+export interface BatchReport {
+  /** The loop that wrote it: 0 .. loops - 1 (0 alone when one loop runs in this thread). */
+  loop: number;
+  patients: number;
+  /** Reading the batch's patient rows and resources. */
+  readMs: number;
+  /** The engine and the evaluation rows. */
+  evaluateMs: number;
+  /** The write transaction, retries included. */
+  writeMs: number;
+}
+
 export interface EvaluatePatientsOptions {
   /** The evaluation date (YYYY-MM-DD); default clinicToday(). */
   asOf?: string;
   /** Patients per batch and transaction (default 500). */
   batchSize?: number;
-  /** Called after each committed batch with the number of patients evaluated so far. */
+  /** Called after each committed batch with the number of patients evaluated so far (by every loop). */
   onProgress?: (done: number) => void;
-  /** Checked between batches: an aborted run stops after the batch in hand and rejects. */
+  /** Called after each committed batch (of any loop) with its size and timings. */
+  onBatch?: (batch: BatchReport) => void;
+  /** Checked between batches: an aborted run stops every loop after the batch in hand and rejects. */
   signal?: AbortSignal;
-  /** Reads the patients' resources; default loadPatientResources (lib/db/resource-store.ts). */
+  /**
+   * Reads the patients' resources; default loadPatientResources (lib/db/resource-store.ts). A function cannot
+   * cross into a worker thread: with a loader given, the work runs in one loop in this thread.
+   */
   loadResources?: LoadResources;
+  /**
+   * Parallel loops for evaluateAllPatients and long id lists of evaluatePatientsById: one in this thread, the
+   * others in worker threads; 1 = one loop in this thread. Default EJM_EVALUATION_THREADS, else
+   * os.availableParallelism(). Never more loops than batches.
+   */
+  threads?: number;
+  /** Where threads that cannot start (their share then runs in this thread's loop) are logged; default console.warn. */
+  log?: (line: string) => void;
 }
 
 const DEFAULT_BATCH = 500;
 /** A write that lost a deadlock or lock wait to an ingest is retried this many times. */
 const WRITE_ATTEMPTS = 4;
 const RETRYABLE_SQLSTATES = new Set(["40P01", "40001", "55P03"]);
+/** Connections of each thread's pool: the read ahead and the write of the batch in hand. */
+const THREAD_POOL_SIZE = 2;
 
 interface PatientRef {
   id: string;
@@ -43,14 +80,25 @@ interface Batch {
   source: string;
   patients: PatientRef[];
   resources: Map<string, Resource[]>;
+  readMs: number;
 }
 
-interface Settings {
+/** What every loop of one run shares; plain data, so it crosses into worker threads as it is. */
+export interface LoopSettings {
   asOf: string;
   batchSize: number;
   codeMappings: CodeMapping[];
+}
+
+interface Settings extends LoopSettings {
   load: LoadResources;
 }
+
+/**
+ * The work of one loop: a keyset range of a source's patients (ids after `after`, up to and including `upTo`;
+ * null = unbounded) or a sorted list of ids.
+ */
+export type EvaluationTask = { source: string; after: string | null; upTo: string | null } | { source: string; ids: string[] };
 
 async function settings(pool: pg.Pool, options: EvaluatePatientsOptions): Promise<Settings> {
   const { rows } = await pool.query<{ system: string; code: string; concept: string; display: string | null }>(
@@ -65,7 +113,7 @@ async function settings(pool: pg.Pool, options: EvaluatePatientsOptions): Promis
   };
 }
 
-function evaluateBatch(batch: Batch, s: Settings): EvaluatedPatient[] {
+function evaluateBatch(batch: Batch, s: LoopSettings): EvaluatedPatient[] {
   return batch.patients.map(({ id, dataChangedAt }) => {
     const resources = batch.resources.get(id) ?? [];
     const evaluation = evaluatePatient(resources, { asOf: s.asOf, patientId: id, codeMappings: s.codeMappings, details: false });
@@ -94,12 +142,14 @@ function sqlState(error: unknown): string | undefined {
 }
 
 /** Evaluates and writes a batch read without locks; the write takes the patients' locks in id order. */
-async function evaluateAndWrite(pool: pg.Pool, batch: Batch, s: Settings): Promise<number> {
+async function evaluateAndWrite(pool: pg.Pool, batch: Batch, s: LoopSettings): Promise<Omit<BatchReport, "loop">> {
+  const evaluateStarted = performance.now();
   const evaluated = evaluateBatch(batch, s);
+  const writeStarted = performance.now();
   for (let attempt = 1; ; attempt++) {
     try {
       await withTransaction(pool, (client) => writeEvaluations(client, batch.source, evaluated));
-      return evaluated.length;
+      return { patients: evaluated.length, readMs: batch.readMs, evaluateMs: writeStarted - evaluateStarted, writeMs: performance.now() - writeStarted };
     } catch (error) {
       if (attempt >= WRITE_ATTEMPTS || !RETRYABLE_SQLSTATES.has(sqlState(error) ?? "")) throw error;
       await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
@@ -141,6 +191,66 @@ async function readRefs(pool: pg.Pool, source: string, ids: string[]): Promise<P
   return rows.map((r) => ({ id: r.id, dataChangedAt: r.data_changed_at }));
 }
 
+const RANGE_PAGE = "SELECT id, data_changed_at FROM patients WHERE source = $1 AND id > $2 ORDER BY id LIMIT $3";
+const BOUNDED_RANGE_PAGE = "SELECT id, data_changed_at FROM patients WHERE source = $1 AND id > $2 AND id <= $4 ORDER BY id LIMIT $3";
+
+/**
+ * One loop: evaluates a task's patients batch by batch (keyset pages of a range, or chunks of an id list; ids
+ * not synced are passed over) and reports each committed batch. Returns the number evaluated. Used in this
+ * thread and by each worker thread.
+ */
+export async function runEvaluationTask(
+  pool: pg.Pool,
+  task: EvaluationTask,
+  s: LoopSettings & { load?: LoadResources },
+  loop: { index: number; onBatch: (batch: BatchReport) => void; signal?: AbortSignal },
+): Promise<number> {
+  const load = s.load ?? loadPatientResources;
+  const { source } = task;
+  const read = async (patients: PatientRef[], started: number): Promise<Batch> => {
+    const resources = await load(pool, source, patients.map((p) => p.id));
+    return { source, patients, resources, readMs: performance.now() - started };
+  };
+  let next: () => Promise<Batch | null>;
+  if ("ids" in task) {
+    let offset = 0;
+    next = async () => {
+      while (offset < task.ids.length) {
+        const started = performance.now();
+        const chunk = task.ids.slice(offset, offset + s.batchSize);
+        offset += chunk.length;
+        const patients = await readRefs(pool, source, chunk);
+        if (patients.length > 0) return read(patients, started);
+      }
+      return null;
+    };
+  } else {
+    let after = task.after ?? "";
+    next = async () => {
+      const started = performance.now();
+      const { rows } = await pool.query<{ id: string; data_changed_at: Date | null }>(
+        task.upTo === null ? RANGE_PAGE : BOUNDED_RANGE_PAGE,
+        task.upTo === null ? [source, after, s.batchSize] : [source, after, s.batchSize, task.upTo],
+      );
+      if (rows.length === 0) return null;
+      after = rows[rows.length - 1]!.id;
+      return read(rows.map((r) => ({ id: r.id, dataChangedAt: r.data_changed_at })), started);
+    };
+  }
+  let done = 0;
+  await readAhead(
+    next,
+    async (batch) => {
+      const report = await evaluateAndWrite(pool, batch, s);
+      done += report.patients;
+      loop.onBatch({ loop: loop.index, ...report });
+    },
+    async () => undefined,
+    loop.signal,
+  );
+  return done;
+}
+
 /**
  * Evaluates the source's dirty patients until none is left. Each batch is picked with FOR UPDATE
  * and written in the same transaction, so several workers split the work without evaluating anyone twice.
@@ -172,7 +282,7 @@ export async function evaluateDirtyPatients(pool: pg.Pool, sourceId: string, opt
       }
       const patients = rows.map((r) => ({ id: r.id, dataChangedAt: r.data_changed_at }));
       const resources = await s.load(pool, sourceId, patients.map((p) => p.id));
-      return { source: sourceId, patients, resources, client };
+      return { source: sourceId, patients, resources, client, readMs: 0 };
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
       client.release();
@@ -209,62 +319,292 @@ async function sourcesWithPatients(pool: pg.Pool): Promise<string[]> {
   return rows.map((r) => r.source);
 }
 
+/** The loops to run: `threads` when given, else EJM_EVALUATION_THREADS, else the cores available (at least 1). */
+export function evaluationThreads(threads: number | undefined, env: Record<string, string | undefined> = process.env): number {
+  if (threads !== undefined) {
+    if (!Number.isFinite(threads)) throw new Error(`threads must be a number of loops, got ${threads}`);
+    return Math.max(1, Math.floor(threads));
+  }
+  const raw = env.EJM_EVALUATION_THREADS?.trim();
+  if (raw) {
+    if (!/^\d+$/.test(raw)) throw new Error(`EJM_EVALUATION_THREADS must be a whole number of threads (1 = one loop), got "${raw}"`);
+    return Math.max(1, Number(raw));
+  }
+  return Math.max(1, os.availableParallelism());
+}
+
+/** Loops worth running for `patients` patients: no more than one per batch, so a small run stays in one loop. */
+export function loopsFor(patients: number, batchSize: number, threads: number): number {
+  return Math.max(1, Math.min(threads, Math.ceil(patients / batchSize)));
+}
+
+/**
+ * 1-based row numbers, in id order, of the last patient of each range but the last, splitting `count`
+ * patients into `parts` contiguous ranges whose sizes differ by at most one (fewer ranges when count < parts).
+ */
+export function rangeEnds(count: number, parts: number): number[] {
+  const n = Math.min(parts, count);
+  const ends: number[] = [];
+  for (let i = 1; i < n; i++) ends.push(Math.floor((count * i) / n));
+  return ends;
+}
+
+/** Keyset ranges from the ids ending each range but the last: together they cover every id of the source. */
+export function keysetRanges(source: string, endIds: readonly string[]): EvaluationTask[] {
+  const bounds = [null, ...endIds];
+  return bounds.map((after, i) => ({ source, after, upTo: endIds[i] ?? null }));
+}
+
+/** A sorted id list split into at most `parts` contiguous non-empty chunks whose sizes differ by at most one. */
+export function splitIds(ids: readonly string[], parts: number): string[][] {
+  const ends = [...rangeEnds(ids.length, parts), ids.length];
+  return ends.map((end, i) => ids.slice(i === 0 ? 0 : ends[i - 1], end)).filter((chunk) => chunk.length > 0);
+}
+
+/** The source's patients split into `parts` keyset ranges of about equal size (one index-only scan). */
+async function sourceRanges(pool: pg.Pool, source: string, count: number, parts: number): Promise<EvaluationTask[]> {
+  const ends = rangeEnds(count, parts);
+  if (ends.length === 0) return [{ source, after: null, upTo: null }];
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM patients WHERE source = $1) AS numbered
+     WHERE n = ANY($2::bigint[]) ORDER BY id`,
+    [source, ends],
+  );
+  // Patients added or removed since the count move the ends a little; the ranges still cover every id.
+  return keysetRanges(source, rows.map((r) => r.id));
+}
+
+/** Messages between this thread and an evaluation thread (evaluate-worker.ts). */
+export type ToThread = { type: "start"; tasks: EvaluationTask[] } | { type: "abort" };
+export type FromThread =
+  | { type: "ready" }
+  | ({ type: "batch" } & BatchReport)
+  | { type: "done"; evaluated: number }
+  | { type: "error"; error: SerializedError };
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+}
+
+/** What an evaluation thread is started with (workerData). */
+export interface ThreadData {
+  /** The thread's loop index (in its batch reports). */
+  loop: number;
+  connection: pg.PoolConfig;
+  poolSize: number;
+  settings: LoopSettings;
+}
+
+export function serializeError(error: unknown): SerializedError {
+  if (!(error instanceof Error)) return { name: "Error", message: String(error) };
+  const code = sqlState(error);
+  return { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}), ...(code ? { code } : {}) };
+}
+
+function deserializeError(serialized: SerializedError): Error {
+  const error = Object.assign(new Error(serialized.message), serialized.code ? { code: serialized.code } : {});
+  error.name = serialized.name;
+  if (serialized.stack) error.stack = serialized.stack;
+  return error;
+}
+
+// Connection settings a thread can rebuild its pool from: plain values only (a password callback, a custom
+// stream or type parsers cannot cross; such a pool runs one loop).
+const CONNECTION_KEYS = ["connectionString", "host", "port", "user", "password", "database", "ssl", "application_name", "statement_timeout", "query_timeout", "lock_timeout", "options", "client_encoding", "keepAlive"] as const;
+const NOT_TRANSFERABLE_KEYS = ["stream", "types", "Client", "onConnect"] as const;
+
+/** The pool's connection settings as plain data for a thread, or the reason they cannot be passed. */
+export function threadConnection(options: pg.PoolConfig): pg.PoolConfig | string {
+  for (const key of NOT_TRANSFERABLE_KEYS) if (options[key] !== undefined) return `the pool's "${key}" setting cannot be passed to a thread`;
+  const connection: Record<string, unknown> = {};
+  for (const key of CONNECTION_KEYS) {
+    const value = options[key];
+    if (value === undefined) continue;
+    if (typeof value === "function") return `the pool's "${key}" is a function, which cannot be passed to a thread`;
+    connection[key] = value;
+  }
+  try {
+    return structuredClone(connection) as pg.PoolConfig;
+  } catch {
+    return "the pool's connection settings cannot be passed to a thread";
+  }
+}
+
+/** execArgv for a thread that loads TypeScript: the process's own, plus tsx's loader unless already there. */
+export function threadExecArgv(execArgv: readonly string[], tsxLoader: () => string): string[] {
+  const hasTsx = execArgv.some((arg) => /(^|[=/\\])tsx([/\\]|$)/.test(arg));
+  return hasTsx ? [...execArgv] : [...execArgv, "--import", tsxLoader()];
+}
+
+const tsxLoaderUrl = (): string => pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
+interface Thread {
+  worker: Worker;
+  /** Resolves once the thread has loaded its modules; rejects when it fails or exits before. */
+  ready: Promise<void>;
+  /** Resolves with the patients evaluated, or rejects with the thread's error, when the thread has exited. */
+  finished: Promise<number>;
+}
+
+function startThread(data: ThreadData, onBatch: (batch: BatchReport) => void): Thread {
+  const worker = new Worker(new URL("./evaluate-worker.ts", import.meta.url), {
+    workerData: data,
+    execArgv: threadExecArgv(process.execArgv, tsxLoaderUrl),
+  });
+  let markReady!: () => void;
+  let failReady!: (error: Error) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failReady = reject;
+  });
+  ready.catch(() => undefined);
+  const finished = new Promise<number>((resolve, reject) => {
+    let evaluated: number | null = null;
+    let failure: Error | null = null;
+    worker.on("message", (message: FromThread) => {
+      if (message.type === "ready") markReady();
+      else if (message.type === "batch") onBatch(message);
+      else if (message.type === "done") evaluated = message.evaluated;
+      else failure = deserializeError(message.error);
+    });
+    worker.on("error", (error) => {
+      failure ??= error;
+    });
+    // Node delivers a thread's last messages before its exit event.
+    worker.on("exit", (code) => {
+      const error = failure ?? (evaluated === null ? new Error(`an evaluation thread exited (code ${code}) before finishing its work`) : null);
+      failReady(error ?? new Error("an evaluation thread exited before it was ready"));
+      if (error) reject(error);
+      else resolve(evaluated ?? 0);
+    });
+  });
+  finished.catch(() => undefined);
+  return { worker, ready, finished };
+}
+
+/**
+ * Runs loop 0 in this thread and loops 1.. in worker threads, all at once, each over its own tasks (loops = the
+ * length of `tasksPerLoop`). Threads that cannot start leave their tasks to this thread's loop, with a log
+ * line. The first failure of any loop, or an abort, stops every loop after its batch in hand, and is thrown
+ * once every loop has ended.
+ */
+async function runTasks(pool: pg.Pool, tasksPerLoop: EvaluationTask[][], s: Settings, options: EvaluatePatientsOptions): Promise<number> {
+  const signal = options.signal;
+  signal?.throwIfAborted();
+  const log = options.log ?? console.warn;
+  let done = 0;
+  const onBatch = (batch: BatchReport) => {
+    done += batch.patients;
+    options.onBatch?.(batch);
+    options.onProgress?.(done);
+  };
+
+  const stop = new AbortController();
+  let threads: Thread[] = [];
+  const stopAll = (reason?: unknown) => {
+    if (!stop.signal.aborted) stop.abort(reason);
+    for (const t of threads) t.worker.postMessage({ type: "abort" } satisfies ToThread);
+  };
+  let failure: { error: unknown } | null = null;
+  const fail = (error: unknown) => {
+    failure ??= { error };
+    stopAll(error);
+  };
+  const onAbort = () => stopAll(signal?.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
+
+  try {
+    const threaded = tasksPerLoop.slice(1);
+    let handedBack: EvaluationTask[] = [];
+    let threadsReady: Promise<void> = Promise.resolve();
+    const cannotStart = (why: string) => {
+      log(`[evaluate] evaluation threads cannot start (${why}); their share runs in this thread's loop`);
+      handedBack = threaded.flat();
+    };
+    if (threaded.length > 0) {
+      const connection = threadConnection(pool.options);
+      if (typeof connection === "string") cannotStart(connection);
+      else {
+        const settings: LoopSettings = { asOf: s.asOf, batchSize: s.batchSize, codeMappings: s.codeMappings };
+        try {
+          threads = threaded.map((_, i) => startThread({ loop: i + 1, connection, poolSize: THREAD_POOL_SIZE, settings }, onBatch));
+          // A thread failing before every thread is ready is a start failure (handled below), not the run's.
+          let started = false;
+          for (const t of threads) t.finished.catch((error: unknown) => started && fail(error));
+          threadsReady = Promise.all(threads.map((t) => t.ready)).then(
+            () => {
+              started = true;
+              threads.forEach((t, i) => t.worker.postMessage({ type: "start", tasks: threaded[i] ?? [] } satisfies ToThread));
+              if (stop.signal.aborted) stopAll();
+            },
+            async (error: unknown) => {
+              const starting = threads;
+              threads = [];
+              await Promise.all(starting.map((t) => t.worker.terminate()));
+              cannotStart(error instanceof Error ? error.message : String(error));
+            },
+          );
+        } catch (error) {
+          cannotStart(error instanceof Error ? error.message : String(error));
+        }
+      }
+    }
+
+    const runHere = async (tasks: EvaluationTask[]) => {
+      for (const task of tasks) await runEvaluationTask(pool, task, s, { index: 0, onBatch, signal: stop.signal });
+    };
+    await (async () => {
+      await runHere(tasksPerLoop[0] ?? []);
+      await threadsReady;
+      await runHere(handedBack);
+    })().catch(fail);
+    // Every thread has exited before this returns or throws.
+    await Promise.all(threads.map((t) => t.finished.catch(() => undefined)));
+    signal?.throwIfAborted();
+    if (failure !== null) throw (failure as { error: unknown }).error;
+    return done;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
 /**
  * Evaluates every synced patient of a source (or of all sources when `sourceId` is null), paging by id
- * (keyset), so memory stays flat however many patients there are. Returns the number evaluated.
+ * (keyset), so memory stays flat however many patients there are. With more than one loop each source is
+ * split into as many keyset ranges and loop i runs range i of every source (loop 0 in this thread, the others
+ * in worker threads). Returns the number evaluated.
  */
 export async function evaluateAllPatients(pool: pg.Pool, sourceId: string | null, options: EvaluatePatientsOptions = {}): Promise<number> {
   const s = await settings(pool, options);
   const sources = sourceId === null ? await sourcesWithPatients(pool) : [sourceId];
-  let done = 0;
-  for (const source of sources) {
-    let after = "";
-    const next = async (): Promise<Batch | null> => {
-      const { rows } = await pool.query<{ id: string; data_changed_at: Date | null }>(
-        "SELECT id, data_changed_at FROM patients WHERE source = $1 AND id > $2 ORDER BY id LIMIT $3",
-        [source, after, s.batchSize],
-      );
-      if (rows.length === 0) return null;
-      after = rows[rows.length - 1]!.id;
-      const patients = rows.map((r) => ({ id: r.id, dataChangedAt: r.data_changed_at }));
-      return { source, patients, resources: await s.load(pool, source, patients.map((p) => p.id)) };
-    };
-    await readAhead(
-      next,
-      async (batch) => {
-        done += await evaluateAndWrite(pool, batch, s);
-        options.onProgress?.(done);
-      },
-      async () => undefined,
-      options.signal,
-    );
+  const threads = options.loadResources === undefined ? evaluationThreads(options.threads) : 1;
+  const counts = new Map<string, number>();
+  if (threads > 1) {
+    const { rows } = await pool.query<{ source: string; n: string }>("SELECT source, count(*) AS n FROM patients WHERE source = ANY($1::text[]) GROUP BY source", [sources]);
+    for (const r of rows) counts.set(r.source, Number(r.n));
   }
-  return done;
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  const loops = loopsFor(total, s.batchSize, threads);
+  if (loops === 1) return runTasks(pool, [sources.map((source) => ({ source, after: null, upTo: null }))], s, options);
+  const tasksPerThread: EvaluationTask[][] = Array.from({ length: loops }, () => []);
+  for (const source of sources) {
+    const ranges = await sourceRanges(pool, source, counts.get(source) ?? 0, loops);
+    ranges.forEach((range, i) => tasksPerThread[i]!.push(range));
+  }
+  return runTasks(pool, tasksPerThread, s, options);
 }
 
-/** Evaluates the given patients of a source (ids not synced are passed over). Returns the number evaluated. */
+/**
+ * Evaluates the given patients of a source (ids not synced are passed over). A list longer than a batch is
+ * split into contiguous chunks of the sorted ids, one per loop. Returns the number evaluated.
+ */
 export async function evaluatePatientsById(pool: pg.Pool, sourceId: string, patientIds: readonly string[], options: EvaluatePatientsOptions = {}): Promise<number> {
   const s = await settings(pool, options);
   const ids = [...new Set(patientIds)].sort();
-  let offset = 0;
-  let done = 0;
-  const next = async (): Promise<Batch | null> => {
-    while (offset < ids.length) {
-      const chunk = ids.slice(offset, offset + s.batchSize);
-      offset += chunk.length;
-      const patients = await readRefs(pool, sourceId, chunk);
-      if (patients.length > 0) return { source: sourceId, patients, resources: await s.load(pool, sourceId, patients.map((p) => p.id)) };
-    }
-    return null;
-  };
-  await readAhead(
-    next,
-    async (batch) => {
-      done += await evaluateAndWrite(pool, batch, s);
-      options.onProgress?.(done);
-    },
-    async () => undefined,
-    options.signal,
-  );
-  return done;
+  const threads = options.loadResources === undefined ? evaluationThreads(options.threads) : 1;
+  const loops = loopsFor(ids.length, s.batchSize, threads);
+  return runTasks(pool, splitIds(ids, loops).map((chunk) => [{ source: sourceId, ids: chunk }]), s, options);
 }

@@ -10,9 +10,9 @@
  * (evaluate-worker.ts, each with its own small pg pool) on the other cores. Threads load TypeScript through tsx
  * like the process; threads that cannot start leave their share to the loop here.
  */
-import { createRequire } from "node:module";
 import os from "node:os";
-import { pathToFileURL } from "node:url";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Resource } from "@medplum/fhirtypes";
 import type pg from "pg";
@@ -439,7 +439,13 @@ export function threadExecArgv(execArgv: readonly string[], tsxLoader: () => str
   return hasTsx ? [...execArgv] : [...execArgv, "--import", tsxLoader()];
 }
 
-const tsxLoaderUrl = (): string => pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+// A path, not `new URL("./evaluate-worker.ts", import.meta.url)`: Next's bundler (route handlers import this module
+// through lib/jobs) would bundle that as a worker entry; threads only ever start in the worker process, under tsx.
+const THREAD_MODULE = "evaluate-worker.ts";
+// By name, resolved by Node from the working directory (the project): resolving it here would make Next's bundler
+// pull tsx and esbuild into the route handlers' bundle.
+const tsxLoaderUrl = (): string => "tsx";
+const threadModuleUrl = (): URL => pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), THREAD_MODULE));
 
 interface Thread {
   worker: Worker;
@@ -450,7 +456,7 @@ interface Thread {
 }
 
 function startThread(data: ThreadData, onBatch: (batch: BatchReport) => void): Thread {
-  const worker = new Worker(new URL("./evaluate-worker.ts", import.meta.url), {
+  const worker = new Worker(threadModuleUrl(), {
     workerData: data,
     execArgv: threadExecArgv(process.execArgv, tsxLoaderUrl),
   });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ingestDeletedLines, ingestLines, loadPatientResources, type IngestOptions } from "./resource-store";
@@ -23,7 +24,16 @@ beforeEach(async () => {
   await pool.query("DELETE FROM fhir_resources; DELETE FROM patients; DELETE FROM sync_issues");
 });
 
-async function ingest(lines: string[], options: IngestOptions = {}) {
+/** Resolves once a COPY from the ingest connection is open, so the lines that follow reach a batch already streaming. */
+async function copyUnderWay(): Promise<void> {
+  for (;;) {
+    const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'COPY %'");
+    if (rows[0]!.n > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+async function ingest(lines: AsyncIterable<string> | string[], options: IngestOptions = {}) {
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
@@ -62,6 +72,11 @@ function observation(id: string, patient: string, options: { lastUpdated?: strin
   });
 }
 
+/** An Observation line of about 1 KB. */
+function padded(id: string, patientId: string): string {
+  return JSON.stringify({ resourceType: "Observation", id, status: "final", subject: { reference: `Patient/${patientId}` }, note: [{ text: "x".repeat(900) }] });
+}
+
 function patient(id: string, family = "Doe"): string {
   return JSON.stringify({ resourceType: "Patient", id, meta: { versionId: "1", lastUpdated: "2026-01-01T00:00:00Z" }, name: [{ given: ["Pat"], family }], birthDate: "1990-01-01", gender: "female" });
 }
@@ -84,8 +99,8 @@ async function markAllClean(): Promise<void> {
 }
 
 describe.each([
-  { path: "upsert", initialLoad: false },
-  { path: "direct COPY on a first load", initialLoad: true },
+  { path: "a later sync", initialLoad: false },
+  { path: "a first load", initialLoad: true },
 ])("ingestLines ($path)", ({ initialLoad }) => {
   it("stores each resource under its patient, marks the patients dirty, and a second ingest changes nothing", async () => {
     const lines = [patient("pt-1", "Lovelace"), observation("o1", "pt-1"), observation("o2", "pt-2", { reference: "https://ehr.example/fhir/Patient/pt-2/_history/4" }), JSON.stringify({ resourceType: "Medication", id: "m1", code: { text: "upadacitinib" } })];
@@ -103,6 +118,85 @@ describe.each([
     const second = await ingest(lines, { batchLines: 3 });
     expect(second).toMatchObject({ inserted: 0, updated: 0, unchanged: 4, changedPatientIds: [] });
     expect(await dirtyPatients()).toEqual([]);
+  });
+
+  it("keeps the newer of two copies of a resource in one batch, after the batch began streaming", async () => {
+    async function* lines() {
+      yield observation("o1", "pt-1", { versionId: "2", value: 2, lastUpdated: "2026-02-01T00:00:00Z" });
+      yield observation("m1", "pt-1", { versionId: "1", value: 1 });
+      // About 300 KB: the batch's first chunks go out, and the second copies arrive while its COPY is open.
+      for (let i = 0; i < 300; i++) yield padded(`f${i}`, "pt-9");
+      await copyUnderWay();
+      yield observation("o1", "pt-1", { versionId: "1", value: 1 });
+      // The same resource under another patient, newer: it moved within the file.
+      yield observation("m1", "pt-2", { versionId: "2", value: 2, lastUpdated: "2026-02-01T00:00:00Z" });
+    }
+    const result = await ingest(lines(), { initialLoad });
+    expect(result).toMatchObject({ inserted: 302, updated: 0, unchanged: 2 });
+    const rows = (await stored()).filter((row) => !row.id.startsWith("f"));
+    expect(rows.map((row) => `${row.id}@${row.patient_id}:${row.value}`)).toEqual(["m1@pt-2:2", "o1@pt-1:2"]);
+  });
+
+  it("stores each line byte for byte, with its sha1, whatever its whitespace, escapes and characters", async () => {
+    const lines = [
+      '{"resourceType":"Observation",\t"id":"o1",\r"subject":{"reference":"Patient/pt-1"},"note":"tab\\t \\\\ back\\"slash\\" café ✓ 😀"}',
+      JSON.stringify({ resourceType: "Observation", id: "o2", meta: { versionId: "a\u0001b\u0002c\nd\\N" }, subject: { reference: "Patient/pt-1" } }),
+      JSON.stringify({ resourceType: "Medication", id: "m1", meta: { versionId: "" }, code: { text: "\\." } }),
+    ];
+    await ingest(lines, { initialLoad });
+    const { rows } = await pool.query<{ id: string; patient_id: string; version_id: string | null; content_hash: string; text: string }>(
+      "SELECT id, patient_id, version_id, content_hash, resource::text AS text FROM fhir_resources WHERE source = $1 ORDER BY id",
+      [SOURCE],
+    );
+    const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
+    expect(rows).toEqual([
+      { id: "m1", patient_id: "", version_id: null, content_hash: sha1(lines[2]!), text: lines[2] },
+      { id: "o1", patient_id: "pt-1", version_id: null, content_hash: sha1(lines[0]!), text: lines[0] },
+      { id: "o2", patient_id: "pt-1", version_id: "a\u0001b\u0002c\nd\\N", content_hash: sha1(lines[1]!), text: lines[1] },
+    ]);
+  });
+
+  it("stores lastUpdated as PostgreSQL reads the instant's text, and no instant it would refuse", async () => {
+    const instants = ["2026-01-02T03:04:05.678Z", "2026-01-02T03:04:05.6785+05:30", "1999-12-31T23:59:59.9995-14:00", "2016-12-31T23:59:60Z", "0001-01-01T00:00:00+14:00", "2026-02-30T00:00:00Z"];
+    await ingest(
+      instants.map((lastUpdated, i) => observation(`o${i}`, "pt-1", { lastUpdated })),
+      { initialLoad },
+    );
+    const { rows } = await pool.query<{ id: string; same: boolean | null; stored: boolean }>(
+      `SELECT f.id, f.last_updated = (i.text::timestamptz(3)) AS same, f.last_updated IS NOT NULL AS stored
+       FROM fhir_resources f JOIN unnest($2::text[]) WITH ORDINALITY AS i(text, n) ON f.id = 'o' || (i.n - 1)
+       WHERE f.source = $1 AND i.n <= 5 ORDER BY f.id`,
+      [SOURCE, instants],
+    );
+    expect(rows).toEqual(instants.slice(0, 5).map((_, i) => ({ id: `o${i}`, same: true, stored: true })));
+    expect((await pool.query("SELECT last_updated FROM fhir_resources WHERE id = 'o5'")).rows).toEqual([{ last_updated: null }]);
+  });
+
+  it("fails with the lines' own error when they stop mid-file, and leaves the connection usable", async () => {
+    const failure = new Error("connection reset while downloading");
+    async function* lines() {
+      for (let i = 0; i < 400; i++) yield padded(`o${i}`, "pt-1");
+      await copyUnderWay();
+      throw failure;
+    }
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      await expect(ingestLines(client, SOURCE, RUN, lines(), { initialLoad })).rejects.toBe(failure);
+      await client.query("ROLLBACK");
+      expect((await client.query("SELECT count(*)::int AS n FROM fhir_resources")).rows[0]).toEqual({ n: 0 });
+    } finally {
+      client.release();
+    }
+  });
+
+  it("keeps every one of many malformed lines and stores the lines between them", async () => {
+    const lines = Array.from({ length: 1200 }, (_, i) => (i % 100 === 0 ? observation(`o${i}`, "pt-1") : `{"broken": ${i}`));
+    const result = await ingest(lines, { initialLoad, file: "Observation.ndjson" });
+    expect(result).toMatchObject({ inserted: 12, malformed: 1188, lines: 1200 });
+    const { rows } = await pool.query("SELECT count(*)::int AS n, min(line) AS first, max(line) AS last FROM sync_issues WHERE source = $1", [SOURCE]);
+    expect(rows[0]).toEqual({ n: 1188, first: 2, last: 1200 });
+    expect((await stored()).length).toBe(12);
   });
 });
 
@@ -134,15 +228,21 @@ describe("versions", () => {
     expect((await stored())[0]?.value).toBe(2);
   });
 
-  it("a resource that moved to another patient leaves no stale copy, and both patients are dirty", async () => {
-    await ingest([observation("o1", "pt-1")]);
+  // Alone, a batch of new keys is COPYed straight into fhir_resources; with a stored key in it, it is upserted.
+  it.each([
+    { path: "COPY", others: [] as string[] },
+    { path: "upsert", others: [observation("o9", "pt-3")] },
+  ])("a resource that moved to another patient leaves no stale copy, and both patients are dirty ($path)", async ({ others }) => {
+    await ingest([observation("o1", "pt-1"), ...others]);
     await markAllClean();
-    const moved = await ingest([observation("o1", "pt-2", { lastUpdated: "2026-02-01T00:00:00Z", versionId: "2" })]);
+    const moved = await ingest([...others, observation("o1", "pt-2", { lastUpdated: "2026-02-01T00:00:00Z", versionId: "2" })]);
+    expect(moved).toMatchObject({ inserted: 1, updated: 0, unchanged: others.length });
     expect(moved.changedPatientIds.sort()).toEqual(["pt-1", "pt-2"]);
-    expect((await stored()).map((row) => row.patient_id)).toEqual(["pt-2"]);
+    expect((await stored()).filter((row) => row.id === "o1").map((row) => row.patient_id)).toEqual(["pt-2"]);
     // The older copy under the first patient does not come back.
-    expect(await ingest([observation("o1", "pt-1")])).toMatchObject({ inserted: 0, unchanged: 1 });
-    expect((await stored()).map((row) => row.patient_id)).toEqual(["pt-2"]);
+    await markAllClean();
+    expect(await ingest([...others, observation("o1", "pt-1")])).toMatchObject({ inserted: 0, unchanged: 1 + others.length });
+    expect((await stored()).filter((row) => row.id === "o1").map((row) => row.patient_id)).toEqual(["pt-2"]);
   });
 });
 

@@ -1,19 +1,24 @@
 /**
  * Synced FHIR resources in PostgreSQL (fhir_resources, keyed by source and patient first) and the patients whose
- * data changed. Ingest streams NDJSON lines, parses each once (lib/sync/ndjson-ingest.ts), COPYs batches into a
- * session-local staging table and upserts from there in one statement per batch: an identical copy changes
- * nothing, a newer meta.lastUpdated / versionId replaces an older one, an older copy never overwrites a newer one
- * or a tombstone, and a resource that moved to another patient leaves no stale copy. The patients of changed rows
- * are marked dirty in the same transaction, which the caller owns.
+ * data changed. Ingest streams NDJSON lines, parses each once (lib/sync/ndjson-ingest.ts) and streams the rows to
+ * PostgreSQL in COPY's binary format as they are parsed, in batches: COPYed straight into fhir_resources while no
+ * stored copy of a key turns up (new resources: a plain insert), else COPYed into a session-local staging table and
+ * upserted from there in one statement per batch. An identical copy changes nothing, a newer meta.lastUpdated /
+ * versionId replaces an older one, an older copy never overwrites a newer one or a tombstone, and a resource that
+ * moved to another patient leaves no stale copy. The patients of changed rows are marked dirty in the same
+ * transaction, which the caller owns.
  */
-import { Readable } from "node:stream";
+import { setImmediate as nextMacrotask } from "node:timers/promises";
 import { pipeline } from "node:stream/promises";
 import type { Resource } from "@medplum/fhirtypes";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import {
-  copyNullable,
-  copyText,
+  COPY_COLUMNS,
+  COPY_FORMAT,
+  COPY_KEY_COLUMNS,
+  CopyRowEncoder,
+  encodeCopyKeys,
   isOlder,
   medicationIdFromReference,
   parseDeletedLine,
@@ -46,16 +51,24 @@ export interface IngestOptions {
   /** Lines per COPY batch (default 10,000). */
   batchLines?: number;
   /**
-   * The source held no resources when this sync began (a first full load): rows are COPYed straight into
-   * fhir_resources, as no stored copy can conflict. A conflict all the same falls back to the upsert path.
+   * The source held no resources when this sync began (a first full load): no copy predates the run, so no
+   * resource can have moved from another patient, and new rows are not searched for one (an index probe each).
    */
   initialLoad?: boolean;
 }
 
-const STAGE_TABLE = "ejm_ingest_stage";
+const STAGE_TABLE = "ejm_ingest_rows";
+const KEYS_TABLE = "ejm_ingest_keys";
 const DEFAULT_BATCH_LINES = 10_000;
 /** A batch is also flushed at this many bytes of NDJSON, so a file of huge resources stays within memory. */
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
+/**
+ * A batch bound for the staging table is flushed before its rows (NDJSON plus about STAGED_ROW_OVERHEAD bytes of
+ * row, key and hash each) outgrow PostgreSQL's default temp_buffers of 8 MB: a larger one spills to temporary
+ * files, written by the COPY and read back by the upsert.
+ */
+const MAX_STAGED_BYTES = 7 * 1024 * 1024;
+const STAGED_ROW_OVERHEAD = 200;
 const ISSUE_FLUSH = 500;
 const MEDICATION_USER_TYPES = ["MedicationRequest", "MedicationStatement", "MedicationDispense", "MedicationAdministration"];
 
@@ -69,10 +82,41 @@ function olderSql(incoming: string, stored: string): string {
     ELSE coalesce(${numeric(incoming)} < ${numeric(stored)}, false) END)`;
 }
 
+/**
+ * The session's staging tables: one with the same columns as fhir_resources's COPY, so a batch encoded for one
+ * goes into the other unchanged; one for the keys of a batch COPYed straight into fhir_resources.
+ */
 const CREATE_STAGE_SQL = `CREATE TEMP TABLE IF NOT EXISTS ${STAGE_TABLE} (
-  patient_id text NOT NULL, resource_type text NOT NULL, id text NOT NULL, version_id text, last_updated timestamptz(3),
-  content_hash text NOT NULL, resource json NOT NULL)`;
+    source text, sync_run_id bigint, patient_id text NOT NULL, resource_type text NOT NULL, id text NOT NULL, version_id text,
+    last_updated timestamptz(3), content_hash text NOT NULL, resource json NOT NULL);
+  CREATE TEMP TABLE IF NOT EXISTS ${KEYS_TABLE} (patient_id text NOT NULL, resource_type text NOT NULL, id text NOT NULL, version_id text, last_updated timestamptz(3))`;
 
+const DIRECT_COPY_SQL = `COPY fhir_resources (${COPY_COLUMNS}) FROM STDIN (${COPY_FORMAT})`;
+const STAGE_COPY_SQL = `COPY ${STAGE_TABLE} (${COPY_COLUMNS}) FROM STDIN (${COPY_FORMAT})`;
+const KEYS_COPY_SQL = `COPY ${KEYS_TABLE} (${COPY_KEY_COLUMNS}) FROM STDIN (${COPY_FORMAT})`;
+
+/** The probe for a resource stored under another patient than its new copy (see UPSERT_SQL), of new rows `n`. */
+function movedSql(newRows: string): string {
+  return `SELECT n.resource_type, n.id, n.patient_id AS new_patient_id, o.patient_id AS old_patient_id, ${olderSql("n", "o")} AS new_is_older
+    FROM ${newRows}
+    CROSS JOIN LATERAL (
+      SELECT o.patient_id, o.last_updated, o.version_id FROM fhir_resources o
+      WHERE o.source = $1 AND o.resource_type = n.resource_type AND o.id = n.id AND o.patient_id <> n.patient_id OFFSET 0
+    ) o`;
+}
+
+/** The resources moved to another patient among the keys of a batch COPYed straight into fhir_resources. */
+const MOVED_SQL = `SELECT coalesce(json_agg(json_build_array(resource_type, id, new_patient_id, old_patient_id, new_is_older)), '[]') AS moved
+  FROM (${movedSql(`${KEYS_TABLE} n`)}) m`;
+
+/**
+ * The upsert of a staged batch, and in the same statement the search for resources that moved to another patient:
+ * a newly inserted key (not a Patient, whose key is its own id) whose resource is also stored under another
+ * patient. Only inserted rows are probed (a batch of updates probes nothing), one index lookup each (the lateral
+ * subquery with OFFSET 0 keeps it so whatever the statistics say), and none when $3 is false (the source was
+ * empty when the run began: no copy predates it). The probe does not see this statement's own inserts, which are
+ * all under their new patient. The pairs found (rare) come back for MOVED_DELETE_SQL.
+ */
 const UPSERT_SQL = `WITH up AS (
     INSERT INTO fhir_resources AS f (source, patient_id, resource_type, id, version_id, last_updated, content_hash, deleted, resource, sync_run_id, received_at)
     SELECT $1, s.patient_id, s.resource_type, s.id, s.version_id, s.last_updated, s.content_hash, false, s.resource, $2, now() FROM ${STAGE_TABLE} s
@@ -81,41 +125,29 @@ const UPSERT_SQL = `WITH up AS (
       resource = EXCLUDED.resource, sync_run_id = EXCLUDED.sync_run_id, received_at = EXCLUDED.received_at
     WHERE (f.content_hash <> EXCLUDED.content_hash OR f.deleted) AND NOT ${olderSql("EXCLUDED", "f")}
     RETURNING f.patient_id, f.resource_type, f.id, f.version_id, f.last_updated, (f.xmax = 0) AS inserted
+  ), moved AS (
+    ${movedSql("up n")}
+    WHERE $3 AND n.inserted AND n.resource_type <> 'Patient'
   )
   SELECT count(*) FILTER (WHERE inserted)::int AS inserted, count(*) FILTER (WHERE NOT inserted)::int AS updated,
     coalesce(array_agg(DISTINCT patient_id) FILTER (WHERE patient_id <> ''), '{}') AS patients,
     coalesce(array_agg(id) FILTER (WHERE resource_type = 'Medication' AND patient_id = ''), '{}') AS medications,
     coalesce(array_agg(id) FILTER (WHERE resource_type = 'Patient'), '{}') AS patient_ids,
-    -- New keys (not Patients, whose key is their own id): the only rows that may be a resource moved from another patient.
-    coalesce(array_agg(resource_type) FILTER (WHERE inserted AND resource_type <> 'Patient'), '{}') AS new_types,
-    coalesce(array_agg(id) FILTER (WHERE inserted AND resource_type <> 'Patient'), '{}') AS new_ids,
-    coalesce(array_agg(patient_id) FILTER (WHERE inserted AND resource_type <> 'Patient'), '{}') AS new_patients,
-    coalesce(array_agg(version_id) FILTER (WHERE inserted AND resource_type <> 'Patient'), '{}') AS new_versions,
-    coalesce(array_agg(last_updated) FILTER (WHERE inserted AND resource_type <> 'Patient'), '{}') AS new_last_updated
+    (SELECT coalesce(json_agg(json_build_array(resource_type, id, new_patient_id, old_patient_id, new_is_older)), '[]') FROM moved) AS moved
   FROM up`;
 
 /**
- * A newly inserted key whose resource is also stored under another patient moved there: the newer copy stays
- * and the other is removed (usually the stale one; the new one when it was the older). The lateral subquery with
- * OFFSET 0 keeps the probe an index lookup per new row, whatever the table's statistics say.
+ * Removes the losing copies of moved resources (rows named by patient, type and id): the stale copy under the old
+ * patient, or the new copy when it was the older one.
  */
-const MOVED_SQL = `WITH n AS (
-    SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) AS n(resource_type, id, patient_id, version_id, last_updated)
-  ), moved AS (
-    SELECT n.resource_type, n.id, n.patient_id AS new_patient_id, o.patient_id AS old_patient_id, ${olderSql("n", "o")} AS new_is_older
-    FROM n
-    CROSS JOIN LATERAL (
-      SELECT o.patient_id, o.last_updated, o.version_id FROM fhir_resources o
-      WHERE o.source = $1 AND o.resource_type = n.resource_type AND o.id = n.id AND o.patient_id <> n.patient_id OFFSET 0
-    ) o
+const MOVED_DELETE_SQL = `WITH d AS (
+    SELECT DISTINCT * FROM unnest($2::text[], $3::text[], $4::text[]) AS d(patient_id, resource_type, id)
   ), removed AS (
-    DELETE FROM fhir_resources f USING moved m
-    WHERE f.source = $1 AND f.resource_type = m.resource_type AND f.id = m.id
-      AND f.patient_id = CASE WHEN m.new_is_older THEN m.new_patient_id ELSE m.old_patient_id END
-    RETURNING f.patient_id, f.resource_type, f.id
+    DELETE FROM fhir_resources f USING d
+    WHERE f.source = $1 AND f.patient_id = d.patient_id AND f.resource_type = d.resource_type AND f.id = d.id
+    RETURNING f.patient_id
   )
-  SELECT (SELECT count(DISTINCT (resource_type, id)) FROM moved WHERE new_is_older)::int AS dropped_new,
-    coalesce((SELECT array_agg(DISTINCT patient_id) FROM removed WHERE patient_id <> ''), '{}') AS patients`;
+  SELECT coalesce(array_agg(DISTINCT patient_id) FILTER (WHERE patient_id <> ''), '{}') AS patients FROM removed`;
 
 /**
  * Marks changed patients dirty and mirrors the display fields of Patient resources that changed, in one statement
@@ -149,17 +181,16 @@ const TOMBSTONE_SQL = `WITH d AS (
     coalesce(array_agg(id) FILTER (WHERE resource_type = 'Medication' AND patient_id = ''), '{}') AS medications
   FROM marked`;
 
+/** A resource found under another patient than its new copy: [type, id, new patient, old patient, new copy is the older]. */
+type MovedPair = [string, string, string, string, boolean];
+
 interface UpsertResult {
   inserted: number;
   updated: number;
   patients: string[];
   medications: string[];
   patient_ids: string[];
-  new_types: string[];
-  new_ids: string[];
-  new_patients: string[];
-  new_versions: (string | null)[];
-  new_last_updated: (Date | null)[];
+  moved: MovedPair[];
 }
 
 interface PendingIssue {
@@ -255,22 +286,44 @@ class IngestTally {
   }
 }
 
-/** One batch of rows to store, de-duplicated by type/id (the newer copy of a resource seen twice stays). */
+/**
+ * One batch of rows to store, de-duplicated by type/id (the newer copy of a resource seen twice stays), and
+ * encoded for COPY as it fills, so the batch streams to PostgreSQL while it is still being parsed.
+ */
 class Batch {
   readonly rows: ResourceRow[] = [];
   readonly lines: string[] = [];
   bytes = 0;
+  /** Copies of a resource already in the batch. The streamed chunks then hold both: see deduplicatedChunks(). */
   duplicates = 0;
-  private readonly index = new Map<string, number>();
+  /** COPY data of the rows as they were added; complete once the batch is sealed. */
+  readonly chunks: Buffer[] = [];
+  private readonly index = new Map<string, Map<string, number>>();
+  private readonly encoder: CopyRowEncoder;
+  private sealed = false;
+  private failure: { error: unknown } | null = null;
+  private waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly source: string,
+    private readonly runId: bigint,
+  ) {
+    this.encoder = new CopyRowEncoder(source, runId, (chunk) => {
+      this.chunks.push(chunk);
+      this.notify();
+    });
+  }
 
   add(row: ResourceRow, line: string): void {
-    const key = `${row.resourceType}/${row.id}`;
-    const existing = this.index.get(key);
     this.bytes += line.length;
+    let ids = this.index.get(row.resourceType);
+    if (!ids) this.index.set(row.resourceType, (ids = new Map()));
+    const existing = ids.get(row.id);
     if (existing === undefined) {
-      this.index.set(key, this.rows.length);
+      ids.set(row.id, this.rows.length);
       this.rows.push(row);
       this.lines.push(line);
+      this.encoder.add(row, line);
       return;
     }
     this.duplicates++;
@@ -284,91 +337,243 @@ class Batch {
   get size(): number {
     return this.rows.length;
   }
-}
 
-function stageCopyText(batch: Batch): string {
-  const parts: string[] = new Array(batch.rows.length);
-  for (let i = 0; i < batch.rows.length; i++) {
-    const row = batch.rows[i]!;
-    parts[i] = `${row.patientId}\t${row.resourceType}\t${row.id}\t${copyNullable(row.versionId)}\t${row.lastUpdated ?? "\\N"}\t${row.contentHash}\t${copyText(batch.lines[i]!)}\n`;
+  get isSealed(): boolean {
+    return this.sealed;
   }
-  return parts.join("");
-}
 
-function directCopyText(batch: Batch, source: string, runId: string): string {
-  const prefix = `${copyText(source)}\t`;
-  const parts: string[] = new Array(batch.rows.length);
-  for (let i = 0; i < batch.rows.length; i++) {
-    const row = batch.rows[i]!;
-    parts[i] = `${prefix}${row.patientId}\t${row.resourceType}\t${row.id}\t${copyNullable(row.versionId)}\t${row.lastUpdated ?? "\\N"}\t${row.contentHash}\t${copyText(batch.lines[i]!)}\t${runId}\n`;
+  /** No more rows: the last chunk is handed on. */
+  seal(): void {
+    this.encoder.end();
+    this.sealed = true;
+    this.notify();
   }
-  return parts.join("");
+
+  /** The lines stopped coming (the caller's iterator failed): whoever waits on this batch gets the error. */
+  abort(error: unknown): void {
+    this.failure ??= { error };
+    this.notify();
+  }
+
+  /** Resolves once there is something to store (a first chunk) or the batch is sealed. */
+  async started(): Promise<void> {
+    while (this.chunks.length === 0 && !this.sealed) await this.changed();
+  }
+
+  async whenSealed(): Promise<void> {
+    while (!this.sealed) await this.changed();
+  }
+
+  /** The COPY data as it is encoded, until the batch is sealed. */
+  async *stream(): AsyncGenerator<Buffer> {
+    for (let next = 0; ; ) {
+      if (next < this.chunks.length) yield this.chunks[next++]!;
+      else if (this.sealed) return;
+      else await this.changed();
+    }
+  }
+
+  /** The COPY data of the rows as de-duplicated (a rare case: an export lists each resource once). */
+  deduplicatedChunks(): Buffer[] {
+    const chunks: Buffer[] = [];
+    const encoder = new CopyRowEncoder(this.source, this.runId, (chunk) => chunks.push(chunk));
+    for (let i = 0; i < this.rows.length; i++) encoder.add(this.rows[i]!, this.lines[i]!);
+    encoder.end();
+    return chunks;
+  }
+
+  /** Resolves at the next chunk, seal or abort; rejects once aborted. */
+  private changed(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure.error);
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private notify(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const wake of waiting) wake();
+  }
 }
 
-async function copyInto(client: pg.PoolClient, sql: string, text: string): Promise<void> {
-  await pipeline(Readable.from([text]), client.query(copyFrom(sql)));
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === "23505";
 }
 
-/** Stores one batch: straight COPY on a first load, else COPY to staging and upsert. Returns whether direct COPY still applies. */
-async function flushBatch(client: pg.PoolClient, source: string, runId: bigint, batch: Batch, tally: IngestTally, direct: boolean): Promise<boolean> {
-  if (batch.size === 0) return direct;
-  tally.counts.unchanged += batch.duplicates;
-  let changedPatients: string[] = [];
-  let stillDirect = direct;
-  let stored = false;
-  if (direct) {
+async function copyChunks(client: pg.PoolClient, sql: string, chunks: AsyncIterable<Buffer> | Iterable<Buffer>): Promise<void> {
+  await pipeline(chunks, client.query(copyFrom(sql)));
+}
+
+/**
+ * COPYs a batch as it is parsed; when a resource came twice, `restart` undoes what was COPYed and the
+ * de-duplicated rows are COPYed instead.
+ */
+async function copyBatch(client: pg.PoolClient, sql: string, batch: Batch, restart: () => Promise<unknown>): Promise<void> {
+  if (!(batch.isSealed && batch.duplicates > 0)) {
+    await copyChunks(client, sql, batch.stream());
+    if (batch.duplicates === 0) return;
+    await restart();
+  }
+  await copyChunks(client, sql, batch.deduplicatedChunks());
+}
+
+/**
+ * Stores the batches of one ingest call in order on the caller's connection, each one streamed while the lines
+ * are still being parsed into it: straight COPY on a first load, else COPY to staging and upsert.
+ */
+class BatchStore {
+  /** Storing of the batch before the open one, and of the open one (after the one before it). */
+  private previous: Promise<void> = Promise.resolve();
+  private current: Promise<void> = Promise.resolve();
+  private open: Batch | null = null;
+  /**
+   * COPY straight into fhir_resources (a plain insert, the cheapest by far), until a stored copy of a key turns up:
+   * then this batch and the rest of the call take the staging table and the upsert.
+   */
+  private direct = true;
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly source: string,
+    private readonly runId: bigint,
+    private readonly tally: IngestTally,
+    /** The source was empty when the sync began (a first load): no resource can have moved from a stored copy. */
+    private readonly initialLoad: boolean,
+  ) {}
+
+  /** Whether the next batch goes into the staging table (and should fit in temp_buffers). */
+  get staged(): boolean {
+    return !this.direct;
+  }
+
+  /** A new batch to fill, stored as soon as the one before it is stored. */
+  next(): Batch {
+    const batch = new Batch(this.source, this.runId);
+    this.open = batch;
+    this.previous = this.current;
+    this.current = this.previous.then(() => this.store(batch));
+    // Awaited later; a failure is raised there, not as an unhandled rejection.
+    this.current.catch(() => undefined);
+    return batch;
+  }
+
+  /** Seals the open batch and, once the batch before it is stored (two batches in memory at most), opens the next. */
+  async rollOver(): Promise<Batch> {
+    this.open?.seal();
+    await this.previous;
+    return this.next();
+  }
+
+  /** Seals the open batch and waits until everything is stored. */
+  async finish(): Promise<void> {
+    this.open?.seal();
+    await this.current;
+  }
+
+  /** After a failure: stops the open batch and lets what is being stored finish or fail (the caller rolls back). */
+  async abort(error: unknown): Promise<void> {
+    this.open?.abort(error);
+    await this.current.catch(() => undefined);
+  }
+
+  private async store(batch: Batch): Promise<void> {
+    await batch.started();
+    if (batch.size > 0) {
+      let stored = false;
+      if (this.direct) {
+        stored = await this.storeDirect(batch);
+        this.direct = stored;
+      }
+      if (!stored) await this.storeStaged(batch);
+      this.tally.counts.unchanged += batch.duplicates;
+    }
+    if (this.tally.issueCount >= ISSUE_FLUSH) await this.tally.flushIssues();
+  }
+
+  /**
+   * COPY straight into fhir_resources under a savepoint; false (and rolled back) when a stored copy conflicts.
+   * Unless the source was empty when the sync began, the new keys are then searched for a resource that moved.
+   */
+  private async storeDirect(batch: Batch): Promise<boolean> {
+    const client = this.client;
+    const rollback = () => client.query("ROLLBACK TO SAVEPOINT ejm_ingest_direct");
     await client.query("SAVEPOINT ejm_ingest_direct");
     try {
-      await copyInto(
-        client,
-        "COPY fhir_resources (source, patient_id, resource_type, id, version_id, last_updated, content_hash, resource, sync_run_id) FROM STDIN",
-        directCopyText(batch, source, runId.toString()),
-      );
-      await client.query("RELEASE SAVEPOINT ejm_ingest_direct");
-      tally.counts.inserted += batch.size;
-      changedPatients = batch.rows.map((row) => row.patientId);
-      for (const row of batch.rows) {
-        if (row.resourceType === "Medication" && row.patientId === "") tally.changedMedications.add(row.id);
-        tally.noteDisplay(row);
+      try {
+        await copyBatch(client, DIRECT_COPY_SQL, batch, rollback);
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        await rollback();
+        await batch.whenSealed();
+        // The conflict may be the batch's own second copy of a resource: try once more with the rows de-duplicated.
+        if (batch.duplicates === 0) return false;
+        await copyChunks(client, DIRECT_COPY_SQL, batch.deduplicatedChunks());
       }
-      stored = true;
+      await client.query("RELEASE SAVEPOINT ejm_ingest_direct");
     } catch (error) {
-      // A stored copy exists after all (unique violation): this batch and the rest take the upsert path.
-      if ((error as { code?: string }).code !== "23505") throw error;
-      await client.query("ROLLBACK TO SAVEPOINT ejm_ingest_direct");
-      stillDirect = false;
+      if (!isUniqueViolation(error)) throw error;
+      await rollback();
+      return false;
     }
+    let moved = { droppedNew: 0, movedFrom: [] as string[] };
+    // Patients are not searched (their key is their own id): a file of Patients needs no search.
+    if (!this.initialLoad && batch.rows.some((row) => row.resourceType !== "Patient")) {
+      await this.tally.ensureStage();
+      await client.query(`TRUNCATE ${KEYS_TABLE}`);
+      await copyChunks(client, KEYS_COPY_SQL, [encodeCopyKeys(batch.rows)]);
+      const { rows } = await client.query<{ moved: MovedPair[] }>(MOVED_SQL, [this.source]);
+      moved = await this.removeMoved(rows[0]?.moved ?? []);
+    }
+    const tally = this.tally;
+    tally.counts.inserted += batch.size - moved.droppedNew;
+    tally.counts.unchanged += moved.droppedNew;
+    for (const row of batch.rows) {
+      if (row.resourceType === "Medication" && row.patientId === "") tally.changedMedications.add(row.id);
+      tally.noteDisplay(row);
+    }
+    tally.markDirty(moved.movedFrom);
+    tally.markDirty(batch.rows.map((row) => row.patientId));
+    return true;
   }
-  if (!stored) {
+
+  /**
+   * Of each moved resource the newer copy stays: the stale copy under the old patient goes, or the new copy when
+   * it was the older. Returns how many new copies went, and the patients rows were removed from.
+   */
+  private async removeMoved(moved: MovedPair[]): Promise<{ droppedNew: number; movedFrom: string[] }> {
+    if (moved.length === 0) return { droppedNew: 0, movedFrom: [] };
+    const losers = moved.map(([type, id, newPatient, oldPatient, newIsOlder]) => ({ type, id, patient: newIsOlder ? newPatient : oldPatient }));
+    const removed = await this.client.query<{ patients: string[] }>(MOVED_DELETE_SQL, [
+      this.source,
+      losers.map((loser) => loser.patient),
+      losers.map((loser) => loser.type),
+      losers.map((loser) => loser.id),
+    ]);
+    return {
+      droppedNew: new Set(moved.filter((pair) => pair[4]).map(([type, id]) => `${type}/${id}`)).size,
+      movedFrom: removed.rows[0]?.patients ?? [],
+    };
+  }
+
+  /** COPY into the session's staging table, then one upsert statement (and, when a resource moved, one delete). */
+  private async storeStaged(batch: Batch): Promise<void> {
+    const client = this.client;
+    const tally = this.tally;
     await tally.ensureStage();
-    await client.query(`TRUNCATE ${STAGE_TABLE}`);
-    await copyInto(client, `COPY ${STAGE_TABLE} (patient_id, resource_type, id, version_id, last_updated, content_hash, resource) FROM STDIN`, stageCopyText(batch));
-    const upsert = await client.query<UpsertResult>(UPSERT_SQL, [source, runId.toString()]);
-    const result = upsert.rows[0] ?? { inserted: 0, updated: 0, patients: [], medications: [], patient_ids: [], new_types: [], new_ids: [], new_patients: [], new_versions: [], new_last_updated: [] };
-    let droppedNew = 0;
-    let movedFrom: string[] = [];
-    if (result.new_ids.length > 0) {
-      const moved = await client.query<{ dropped_new: number; patients: string[] }>(MOVED_SQL, [
-        source,
-        result.new_types,
-        result.new_ids,
-        result.new_patients,
-        result.new_versions,
-        result.new_last_updated,
-      ]);
-      droppedNew = moved.rows[0]?.dropped_new ?? 0;
-      movedFrom = moved.rows[0]?.patients ?? [];
-    }
+    const empty = () => client.query(`TRUNCATE ${STAGE_TABLE}`);
+    await empty();
+    await copyBatch(client, STAGE_COPY_SQL, batch, empty);
+    const upsert = await client.query<UpsertResult>(UPSERT_SQL, [this.source, this.runId.toString(), !this.initialLoad]);
+    const result = upsert.rows[0] ?? { inserted: 0, updated: 0, patients: [], medications: [], patient_ids: [], moved: [] };
+    const { droppedNew, movedFrom } = await this.removeMoved(result.moved);
     tally.counts.inserted += result.inserted - droppedNew;
     tally.counts.updated += result.updated;
     tally.counts.unchanged += batch.size - result.inserted - result.updated + droppedNew;
-    changedPatients = [...movedFrom, ...result.patients];
     const storedPatients = new Set(result.patient_ids);
     for (const row of batch.rows) if (row.patient && storedPatients.has(row.id)) tally.noteDisplay(row);
     for (const id of result.medications) tally.changedMedications.add(id);
+    tally.markDirty(movedFrom);
+    tally.markDirty(result.patients);
   }
-  tally.markDirty(changedPatients);
-  return stillDirect;
 }
 
 function isBlank(line: string): boolean {
@@ -389,20 +594,12 @@ export async function ingestLines(
 ): Promise<IngestCounts & IngestResult> {
   const tally = new IngestTally(client, source, runId, options.file ?? null);
   const batchLines = Math.max(1, options.batchLines ?? DEFAULT_BATCH_LINES);
-  let direct = options.initialLoad === true;
-  let batch = new Batch();
-  // The previous batch is stored while the next one is parsed: JavaScript and PostgreSQL work side by side.
-  let inFlight: Promise<void> | null = null;
-  const flush = async (): Promise<void> => {
-    if (inFlight) await inFlight;
-    const full = batch;
-    batch = new Batch();
-    inFlight = (async () => {
-      direct = await flushBatch(client, source, runId, full, tally, direct);
-      if (tally.issueCount >= ISSUE_FLUSH) await tally.flushIssues();
-    })();
-    // Awaited later; a failure is raised there, not as an unhandled rejection.
-    inFlight.catch(() => undefined);
+  const store = new BatchStore(client, source, runId, tally, options.initialLoad === true);
+  let batch = store.next();
+  let chunks = 0;
+  const rollOver = async (): Promise<void> => {
+    batch = await store.rollOver();
+    chunks = 0;
   };
   try {
     for await (const line of lines) {
@@ -411,18 +608,25 @@ export async function ingestLines(
       const parsed = parseResourceLine(line);
       if (!parsed.ok) {
         tally.addIssue(lineNumber, parsed.issue, line);
+        // Issues are written between batches: a file of bad lines rolls over too, so they do not pile up in memory.
+        if (tally.issueCount >= ISSUE_FLUSH) await rollOver();
         continue;
       }
       tally.resources[parsed.row.resourceType] = (tally.resources[parsed.row.resourceType] ?? 0) + 1;
       batch.add(parsed.row, line);
-      if (batch.size >= batchLines || batch.bytes >= MAX_BATCH_BYTES) await flush();
+      const bytes = store.staged ? batch.bytes + STAGED_ROW_OVERHEAD * batch.size : batch.bytes;
+      if (batch.size >= batchLines || bytes >= (store.staged ? MAX_STAGED_BYTES : MAX_BATCH_BYTES)) await rollOver();
+      else if (batch.chunks.length !== chunks) {
+        // A chunk is ready: let the socket take it even when the lines come without waiting on I/O.
+        chunks = batch.chunks.length;
+        await nextMacrotask();
+      }
     }
-    await flush();
-  } finally {
-    // Let the batch being stored finish (or fail) before the caller rolls back or reuses the connection.
-    if (inFlight) await (inFlight as Promise<void>).catch(() => undefined);
+    await store.finish();
+  } catch (error) {
+    await store.abort(error);
+    throw error;
   }
-  await inFlight;
   await tally.flushIssues();
   await tally.writePatients();
   return tally.result();

@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
-  copyText,
+  CopyRowEncoder,
+  encodeCopyKeys,
+  instantMicros,
   isJsonbSafe,
   isOlder,
   medicationIdFromReference,
@@ -81,9 +83,11 @@ describe("parseResourceLine", () => {
     expect(parsed.ok && parsed.row.patient).toEqual({ displayName: "Ada Lovelace", birthDate: "1990-05-01", sex: "female" });
   });
 
-  it("drops a lastUpdated that is not a FHIR instant (it would abort the COPY) but keeps the resource", () => {
-    const parsed = parseResourceLine(JSON.stringify({ resourceType: "Condition", id: "c", meta: { lastUpdated: "yesterday" } }));
-    expect(parsed.ok && parsed.row.lastUpdated).toBeNull();
+  it("drops a lastUpdated that is not a FHIR instant PostgreSQL accepts (it would abort the COPY) but keeps the resource", () => {
+    for (const lastUpdated of ["yesterday", "2026-02-30T10:00:00Z", "2016-12-31T23:59:60.5Z"]) {
+      const parsed = parseResourceLine(JSON.stringify({ resourceType: "Condition", id: "c", meta: { lastUpdated } }));
+      expect(parsed.ok && parsed.row.lastUpdated, lastUpdated).toBeNull();
+    }
   });
 
   it("names why a line cannot be stored", () => {
@@ -157,6 +161,15 @@ describe("parseDeletedLine", () => {
     });
   });
 
+  it("takes the Bundle's time when an entry's lastModified is no instant PostgreSQL accepts", () => {
+    const line = JSON.stringify({
+      resourceType: "Bundle",
+      timestamp: "2026-02-01T00:00:00Z",
+      entry: [{ request: { method: "DELETE", url: "Observation/o1" }, response: { lastModified: "2026-02-30T00:00:00Z" } }],
+    });
+    expect(parseDeletedLine(line)).toEqual({ ok: true, entries: [{ resourceType: "Observation", id: "o1", deletedAt: "2026-02-01T00:00:00Z" }] });
+  });
+
   it("reports lines that delete nothing", () => {
     expect(parseDeletedLine('{"resourceType":"Observation","id":"o"}').ok).toBe(false);
     expect(parseDeletedLine('{"resourceType":"Bundle","entry":[{"request":{"method":"DELETE","url":"nonsense"}}]}').ok).toBe(false);
@@ -164,10 +177,124 @@ describe("parseDeletedLine", () => {
   });
 });
 
-describe("copyText", () => {
-  it("escapes what COPY's text format treats specially", () => {
-    expect(copyText('{"a":"b\\\\c"}')).toBe('{"a":"b\\\\\\\\c"}');
-    expect(copyText("a\tb\nc\rd")).toBe("a\\tb\\nc\\rd");
-    expect(copyText("plain")).toBe("plain");
+describe("instantMicros", () => {
+  const micros = (iso: string) => BigInt(Date.parse(iso) - Date.parse("2000-01-01T00:00:00Z")) * 1000n;
+
+  it("reads an instant as microseconds since 2000-01-01 UTC, with its offset, before 2000 and after", () => {
+    expect(instantMicros("2000-01-01T00:00:00Z")).toBe(0n);
+    expect(instantMicros("2026-01-02T03:04:05.678Z")).toBe(micros("2026-01-02T03:04:05.678Z"));
+    expect(instantMicros("2026-01-02T03:04:05+05:30")).toBe(micros("2026-01-01T21:34:05Z"));
+    expect(instantMicros("1969-07-20T20:17:40-00:00")).toBe(micros("1969-07-20T20:17:40Z"));
+    expect(instantMicros("0001-01-01T00:00:00Z")).toBe(-63082281600000000n);
+    expect(instantMicros("2024-02-29T12:00:00Z")).toBe(micros("2024-02-29T12:00:00Z"));
+  });
+
+  it("rounds the fraction to microseconds, halves to even, as PostgreSQL does", () => {
+    expect(instantMicros("2000-01-01T00:00:00.1234564Z")).toBe(123456n);
+    expect(instantMicros("2000-01-01T00:00:00.1234566Z")).toBe(123457n);
+    expect(instantMicros("2000-01-01T00:00:00.0000005Z")).toBe(0n);
+    expect(instantMicros("2000-01-01T00:00:00.0000015Z")).toBe(2n);
+  });
+
+  it("carries a leap second into the next minute", () => {
+    expect(instantMicros("2016-12-31T23:59:60Z")).toBe(micros("2017-01-01T00:00:00Z"));
+    expect(instantMicros("2016-12-31T23:59:60.0000004Z")).toBe(micros("2017-01-01T00:00:00Z"));
+  });
+
+  it("is null for what is no FHIR instant or one PostgreSQL refuses", () => {
+    for (const value of ["2026-01-02", "2026-01-02T03:04Z", "2026-01-02T03:04:05", "2026-13-01T00:00:00Z", "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "1900-02-29T00:00:00Z", "0000-01-01T00:00:00Z", "2016-12-31T23:59:60.5Z", "2026-01-02T24:00:00Z", "2026-01-02T03:04:05+15:00"]) {
+      expect(instantMicros(value), value).toBeNull();
+    }
+  });
+});
+
+describe("CopyRowEncoder", () => {
+  const row = (id: string, patientId: string, extra: Partial<{ versionId: string | null; lastUpdated: string | null }> = {}) => {
+    const line = JSON.stringify({ resourceType: "Observation", id, note: "café \\ \"ok\" ✓", subject: patientId ? { reference: `Patient/${patientId}` } : undefined });
+    const parsed = parseResourceLine(line);
+    if (!parsed.ok) throw new Error("test line must parse");
+    return { row: { ...parsed.row, versionId: null, lastUpdated: null, ...extra }, line };
+  };
+  const encode = (rows: { row: ReturnType<typeof row>["row"]; line: string }[], chunkBytes?: number) => {
+    const chunks: Buffer[] = [];
+    const encoder = new CopyRowEncoder("sourcé", 42n, (chunk) => chunks.push(Buffer.from(chunk)), chunkBytes);
+    for (const item of rows) encoder.add(item.row, item.line);
+    encoder.end();
+    return chunks;
+  };
+  const int16 = (value: number) => Buffer.from([(value >> 8) & 0xff, value & 0xff]);
+  const int32 = (value: number) => {
+    const buffer = Buffer.alloc(4);
+    buffer.writeInt32BE(value);
+    return buffer;
+  };
+  const int64 = (value: bigint) => {
+    const buffer = Buffer.alloc(8);
+    buffer.writeBigInt64BE(value);
+    return buffer;
+  };
+  const text = (value: string) => Buffer.concat([int32(Buffer.byteLength(value)), Buffer.from(value, "utf8")]);
+  const header = Buffer.concat([Buffer.from("PGCOPY\n\xff\r\n\0", "latin1"), int32(0), int32(0)]);
+
+  it("writes COPY's binary format: header, each row's fields in COPY_COLUMNS order (NULL as -1), trailer", () => {
+    const a = row("o1", "pt-1", { versionId: "3", lastUpdated: "2000-01-01T00:00:01.5Z" });
+    const b = row("o2", "");
+    const expected = Buffer.concat([
+      header,
+      ...[a, b].flatMap(({ row: r, line }) => [
+        int16(9),
+        text("sourcé"),
+        int32(8),
+        int64(42n),
+        text(r.patientId),
+        text(r.resourceType),
+        text(r.id),
+        r.versionId === null ? int32(-1) : text(r.versionId),
+        r.lastUpdated === null ? int32(-1) : Buffer.concat([int32(8), int64(1_500_000n)]),
+        text(r.contentHash),
+        text(line),
+      ]),
+      int16(-1),
+    ]);
+    expect(Buffer.concat(encode([a, b])).equals(expected)).toBe(true);
+  });
+
+  it("hands on the stream in chunks of about the chunk size, in order, however large a row is", () => {
+    const rows = Array.from({ length: 50 }, (_, i) => row(`o${i}`, `pt-${i % 3}`));
+    rows.push({ ...rows[0]!, line: rows[0]!.line.replace("café", "é".repeat(400_000)) });
+    const whole = Buffer.concat(encode(rows, 1 << 30));
+    const chunks = encode(rows, 1000);
+    expect(chunks.length).toBeGreaterThan(5);
+    expect(Buffer.concat(chunks).equals(whole)).toBe(true);
+    expect(whole.length).toBeGreaterThan(800_000);
+  });
+
+  it("writes lastUpdated as PostgreSQL's 64-bit microseconds, for instants of any year", () => {
+    const instants = ["0001-01-01T00:00:00+14:00", "1000-06-15T12:34:56.999999Z", "1969-12-31T23:59:59.9999995Z", "2000-01-01T00:00:00Z", "2000-01-01T01:11:34.967296Z", "2026-01-02T03:04:05.678-05:00", "9999-12-31T23:59:59.999999-14:00"];
+    for (let i = 0; i < 200; i++) {
+      const year = String(1 + ((i * 7919) % 9999)).padStart(4, "0");
+      instants.push(`${year}-0${1 + (i % 9)}-1${i % 10}T${String(i % 24).padStart(2, "0")}:${String((i * 7) % 60).padStart(2, "0")}:${String((i * 13) % 60).padStart(2, "0")}.${String((i * 104729) % 1_000_000).padStart(6, "0")}Z`);
+    }
+    for (const lastUpdated of instants) {
+      const [chunk] = encode([row("o1", "pt-1", { lastUpdated })]);
+      const micros = instantMicros(lastUpdated);
+      expect(micros, lastUpdated).not.toBeNull();
+      // The field follows the header, the prefix (2 + 4 + 7 + 4 + 8 bytes) and three text fields and a NULL version.
+      const at = header.length + 25 + text("pt-1").length + text("Observation").length + text("o1").length + 4;
+      expect(chunk!.readInt32BE(at), lastUpdated).toBe(8);
+      expect(chunk!.readBigInt64BE(at + 4), lastUpdated).toBe(micros);
+    }
+  });
+
+  it("encodes the keys of rows for the search for moved resources, Patients left out", () => {
+    const a = row("o1", "pt-1", { versionId: "3", lastUpdated: "2000-01-01T00:00:01.5Z" });
+    const patient = parseResourceLine(JSON.stringify({ resourceType: "Patient", id: "pt-1" }));
+    if (!patient.ok) throw new Error("test line must parse");
+    const expected = Buffer.concat([header, int16(5), text("pt-1"), text("Observation"), text("o1"), text("3"), int32(8), int64(1_500_000n), int16(-1)]);
+    expect(encodeCopyKeys([patient.row, a.row]).equals(expected)).toBe(true);
+  });
+
+  it("refuses a row whose lastUpdated PostgreSQL would refuse (rows come from parseResourceLine)", () => {
+    expect(() => encode([row("o1", "pt-1", { lastUpdated: "2026-02-30T00:00:00Z" })])).toThrow(/lastUpdated/);
   });
 });

@@ -7,7 +7,7 @@
 import "server-only";
 import type { QueryClient } from "@tanstack/react-query";
 import { pgPool } from "@/lib/db/pool";
-import { clinicToday } from "@/lib/fhir/patient-api";
+import { clinicToday } from "@/lib/app/clinic-today";
 import { serializePanelFilters, type PanelFilters } from "@/lib/panel/filters";
 import { chartsQueryOptions, summaryQueryOptions, syncedPatientQueryOptions, worklistQueryOptions } from "@/lib/panel/panel-query";
 import { filterOptions, panelCharts, panelSummary, worklistPage } from "@/lib/panel/queries";

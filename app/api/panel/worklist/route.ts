@@ -1,6 +1,6 @@
 // GET /api/panel/worklist?<filters>: one page of the filtered, sorted worklist (WorklistPage in lib/panel/types.ts;
 // the parameters are those of lib/panel/filters.ts, the same the /panel/worklist page keeps in its URL).
-import { clinicToday } from "@/lib/fhir/patient-api";
+import { clinicToday } from "@/lib/app/clinic-today";
 import { pgPool } from "@/lib/db/pool";
 import { parsePanelFilters } from "@/lib/panel/filters";
 import { badRequest, PANEL_API_ROLES, panelJson, serverError } from "@/lib/panel/http";

@@ -1,7 +1,7 @@
 // GET /api/panel/patients/[source]/[id]: a synced patient's view, built from the stored copy by the same engine as
 // the EHR launch (SyncedPatientViewResponse in lib/panel/types.ts). Read-only; clinic leads only.
 import { z } from "zod";
-import { clinicToday } from "@/lib/fhir/patient-api";
+import { clinicToday } from "@/lib/app/clinic-today";
 import { pgPool } from "@/lib/db/pool";
 import { badRequest, notFound, PANEL_API_ROLES, panelJson, serverError } from "@/lib/panel/http";
 import { loadSyncedPatientView } from "@/lib/panel/synced-patient";

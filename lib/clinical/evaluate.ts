@@ -27,6 +27,8 @@ export interface EvaluateOptions {
   codeMappings?: CodeMapping[];
   /** Include trends, therapy history and code matches (default true). The panel can skip them. */
   details?: boolean;
+  /** Include `facts` (vaccinations and lab results read) for the quality reports (default false). */
+  facts?: boolean;
 }
 
 /** A resource as read from input: anything, possibly malformed. */
@@ -192,7 +194,7 @@ export function evaluateResources(resources: Iterable<InputItem>, opts: Evaluate
   const asOfDay = dayNumber(asOf);
   const patients: PatientEvaluation[] = [];
   for (const bucket of buckets.values()) {
-    patients.push(evaluateBucket(bucket, { asOf, asOfDay, rules, mappings, medications, panelDates, details: opts.details ?? true }));
+    patients.push(evaluateBucket(bucket, { asOf, asOfDay, rules, mappings, medications, panelDates, details: opts.details ?? true, facts: opts.facts ?? false }));
   }
   patients.sort((a, b) => (a.patientId < b.patientId ? -1 : a.patientId > b.patientId ? 1 : 0));
   const output: EngineOutput = { asOf, rulesVersion: rules.version, patients };
@@ -217,6 +219,7 @@ interface BucketOptions {
   medications: ReadonlyMap<string, Json>;
   panelDates: ReadonlyMap<Json, string>;
   details: boolean;
+  facts: boolean;
 }
 
 function evaluateBucket(bucket: PatientBucket, o: BucketOptions): PatientEvaluation {
@@ -282,6 +285,12 @@ function evaluateBucketUnsafe(bucket: PatientBucket, ctx: EvalContext, o: Bucket
     evaluation.codeMatches = [...ctx.matches.values()].sort((a, b) => b.count - a.count || cmp(a.resourceType, b.resourceType) || cmp(a.system ?? "", b.system ?? "") || cmp(a.code ?? "", b.code ?? ""));
     evaluation.birthDate = birthDate;
     evaluation.gender = gender;
+  }
+  if (o.facts) {
+    evaluation.facts = {
+      zosterVaccinations: vaccines.filter((v) => v.zoster).map((v) => ({ resource: v.resource, date: v.date, live: v.live })),
+      labResults: labs.map((l) => ({ resource: l.resource, lab: l.lab, date: l.date })),
+    };
   }
   return evaluation;
 }

@@ -242,6 +242,16 @@ export interface PatientEvaluation {
   codeMatches?: CodeMatchSummary[];
   birthDate?: IsoDate | null;
   gender?: string | null;
+  /** extra (option `facts`): the vaccinations and safety-lab results the engine read, for the quality reports */
+  facts?: EvaluationFacts;
+}
+
+/** Resource facts as the engine normalised them (codes, site mappings, statuses, dates), dated on or before asOf. */
+export interface EvaluationFacts {
+  /** Zoster vaccinations (recombinant or live), completed and dated. */
+  zosterVaccinations: Array<{ resource: string; date: IsoDate; live: boolean }>;
+  /** Valid safety-lab results of any value. */
+  labResults: Array<{ resource: string; lab: LabKey; date: IsoDate }>;
 }
 
 export interface EngineOutput {

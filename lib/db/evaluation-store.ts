@@ -1,6 +1,6 @@
 /**
  * Writes evaluation rows for a batch of synced patients in one round of set-based statements: delete + insert
- * of their checkpoint, lab and flag rows, the patients' display fields and dirty flag, and last an upsert of
+ * of their checkpoint, lab, flag and report-case rows, the patients' display fields and dirty flag, and last an upsert of
  * the `evaluations` rows. Rows travel as one JSON document per table (jsonb_to_recordset), so a batch of 500
  * patients is a handful of statements whatever its size. The caller owns the transaction.
  *
@@ -117,6 +117,30 @@ const FLAG_COLUMNS: Array<[string, string, string]> = [
   ["week", "week", "integer"],
 ];
 
+const REPORT_CASE_COLUMNS: Array<[string, string, string]> = [
+  ["patient_id", "patientId", "text"],
+  ["measure_id", "measureId", "text"],
+  ["case_no", "caseNo", "integer"],
+  ["course_index", "courseIndex", "integer"],
+  ["drug", "drug", "text"],
+  ["route", "route", "text"],
+  ["course_start", "courseStart", "text"],
+  ["prescriber", "prescriber", "text"],
+  ["case_date", "caseDate", "text"],
+  ["stratum", "stratum", "text"],
+  ["item", "item", "text"],
+  ["in_numerator", "inNumerator", "boolean"],
+  ["excluded_reason", "excludedReason", "text"],
+];
+
+const REPORT_NOTE_COLUMNS: Array<[string, string, string]> = [
+  ["patient_id", "patientId", "text"],
+  ["measure_id", "measureId", "text"],
+  ["note_no", "noteNo", "integer"],
+  ["resource", "resource", "text"],
+  ["issue", "issue", "text"],
+];
+
 /**
  * INSERT INTO table (source, cols..., extra) SELECT $1, r.cols..., extra FROM jsonb_to_recordset($2) AS r(keys
  * types) [, from].
@@ -141,6 +165,8 @@ const UPSERT_EVALUATIONS =
 const INSERT_CHECKPOINTS = insertSql("evaluation_checkpoints", CHECKPOINT_COLUMNS);
 const INSERT_LABS = insertSql("evaluation_labs", LAB_COLUMNS);
 const INSERT_FLAGS = insertSql("evaluation_flags", FLAG_COLUMNS);
+const INSERT_REPORT_CASES = insertSql("report_cases", REPORT_CASE_COLUMNS);
+const INSERT_REPORT_NOTES = insertSql("report_notes", REPORT_NOTE_COLUMNS);
 
 // Only rows whose data_changed_at is where it was when the batch was read lose their dirty flag.
 const UPDATE_PATIENTS = `
@@ -169,7 +195,9 @@ export async function writeEvaluations(client: pg.ClientBase, source: string, ba
 
   await client.query(
     `WITH c AS (DELETE FROM evaluation_checkpoints WHERE source = $1 AND patient_id = ANY($2::text[])),
-          l AS (DELETE FROM evaluation_labs WHERE source = $1 AND patient_id = ANY($2::text[]))
+          l AS (DELETE FROM evaluation_labs WHERE source = $1 AND patient_id = ANY($2::text[])),
+          rc AS (DELETE FROM report_cases WHERE source = $1 AND patient_id = ANY($2::text[])),
+          rn AS (DELETE FROM report_notes WHERE source = $1 AND patient_id = ANY($2::text[]))
      DELETE FROM evaluation_flags WHERE source = $1 AND patient_id = ANY($2::text[])`,
     [source, ids],
   );
@@ -179,6 +207,10 @@ export async function writeEvaluations(client: pg.ClientBase, source: string, ba
   if (checkpoints.length > 0) await client.query(INSERT_CHECKPOINTS, [source, JSON.stringify(checkpoints)]);
   if (labs.length > 0) await client.query(INSERT_LABS, [source, JSON.stringify(labs)]);
   if (flags.length > 0) await client.query(INSERT_FLAGS, [source, JSON.stringify(flags)]);
+  const reportCases = sorted.flatMap((p) => p.rows.reportCases);
+  const reportNotes = sorted.flatMap((p) => p.rows.reportNotes);
+  if (reportCases.length > 0) await client.query(INSERT_REPORT_CASES, [source, JSON.stringify(reportCases)]);
+  if (reportNotes.length > 0) await client.query(INSERT_REPORT_NOTES, [source, JSON.stringify(reportNotes)]);
 
   const patients = sorted.map((p) => ({
     patientId: p.rows.evaluation.patientId,

@@ -464,14 +464,14 @@ class Tally {
   denominator = 0;
   readonly excluded = new Map<ExclusionReason, number>();
 
-  add(outcome: CaseOutcome): void {
-    this.initialPopulation++;
+  add(outcome: CaseOutcome, cases = 1): void {
+    this.initialPopulation += cases;
     if (!outcome.inNumerator && outcome.excludedReason) {
-      this.excluded.set(outcome.excludedReason, (this.excluded.get(outcome.excludedReason) ?? 0) + 1);
+      this.excluded.set(outcome.excludedReason, (this.excluded.get(outcome.excludedReason) ?? 0) + cases);
       return;
     }
-    this.denominator++;
-    if (outcome.inNumerator) this.numerator++;
+    this.denominator += cases;
+    if (outcome.inNumerator) this.numerator += cases;
   }
 
   figures(definition: MeasureDefinition): MeasureFigures {
@@ -502,6 +502,103 @@ function requirementRank(key: string): [number, string] {
   return [i < 0 ? FOLLOW_UP_PHASES.length : i, key];
 }
 
+function measureRows(definition: MeasureDefinition, patient: ReportPatient, options: ReportOptions, notes: MeasureDataNote[]): MeasurePatientRow[] {
+  return patientCases(definition, patient, options, notes).map((c) => {
+    const { course, index, prescriber } = c.context;
+    const row: MeasurePatientRow = {
+      patientId: patient.evaluation.patientId,
+      source: patient.source ?? null,
+      courseIndex: index,
+      drug: course.drug,
+      route: course.route,
+      courseStart: course.start,
+      prescriber,
+      date: c.date,
+      stratum: c.stratum,
+      item: c.item,
+      inNumerator: c.outcome.inNumerator,
+    };
+    if (!c.outcome.inNumerator && c.outcome.excludedReason) row.excludedReason = c.outcome.excludedReason;
+    return row;
+  });
+}
+
+/** Every period: what the stored cases are computed for (a report then picks its period by the case date). */
+export const ALL_TIME: ReportPeriod = { from: "0001-01-01", to: "9999-12-31" };
+
+/**
+ * One patient's cases of one measure, in the period and matching the filters (default: all of them), each with its
+ * outcome; data notes about what could not be counted are pushed to `notes`.
+ */
+export function patientMeasureRows(measureId: MeasureId, patient: ReportPatient, options: Partial<ReportOptions> = {}, notes: MeasureDataNote[] = []): MeasurePatientRow[] {
+  const full: ReportOptions = { period: options.period ?? ALL_TIME, filters: options.filters ?? {} };
+  checkOptions(full);
+  return measureRows(measureDefinition(measureId), patient, full, notes);
+}
+
+/** The figures of a measure from its tallies: totals, strata in the measure's order, one trend point per month. */
+function assembleFigures(
+  definition: MeasureDefinition, options: ReportOptions, months: readonly string[], total: Tally, strata: ReadonlyMap<string, Tally>, trend: ReadonlyMap<string, Tally>,
+): Omit<MeasureResult, "patients" | "dataNotes"> {
+  const order = strataOrder(definition);
+  const keys = [...strata.keys()].sort((a, b) => {
+    if (definition.stratifier.by === "requirement") {
+      const [pa, ka] = requirementRank(a);
+      const [pb, kb] = requirementRank(b);
+      return pa - pb || ka.localeCompare(kb);
+    }
+    const ia = order.keys.indexOf(a);
+    const ib = order.keys.indexOf(b);
+    return (ia < 0 ? order.keys.length : ia) - (ib < 0 ? order.keys.length : ib) || a.localeCompare(b);
+  });
+  return {
+    measureId: definition.id,
+    reportsVersion: REPORTS_VERSION,
+    period: { ...options.period },
+    filters: { ...(options.filters ?? {}) },
+    ...total.figures(definition),
+    strata: keys.map((key) => ({ key, label: order.label(key), ...strata.get(key)!.figures(definition) })),
+    trend: months.map((month) => {
+      const t = trend.get(month) ?? new Tally();
+      return { month, numerator: t.numerator, denominator: t.denominator, rate: rateOf(t.numerator, t.denominator) };
+    }),
+  };
+}
+
+/** Cases counted by outcome, grouped by stratum or by month (YYYY-MM), as SQL returns them from report_cases. */
+export interface OutcomeCount {
+  by: "stratum" | "month";
+  key: string;
+  inNumerator: boolean;
+  excludedReason: ExclusionReason | null;
+  cases: number;
+}
+
+/**
+ * A measure's figures from grouped case counts (lib/reports/report-queries.ts): the same tallies, order and
+ * trend as computeMeasure, so a report aggregated in SQL reads exactly as the pure computation.
+ */
+export function measureFiguresFromCounts(measureId: MeasureId, options: ReportOptions, counts: Iterable<OutcomeCount>): Omit<MeasureResult, "patients" | "dataNotes"> {
+  const definition = measureDefinition(measureId);
+  checkOptions(options);
+  const months = periodMonths(options.period);
+  const total = new Tally();
+  const strata = new Map<string, Tally>();
+  const trend = new Map<string, Tally>(months.map((m) => [m, new Tally()]));
+  for (const c of counts) {
+    const outcome: CaseOutcome = c.inNumerator ? MET : c.excludedReason ? excluded(c.excludedReason) : NOT_MET;
+    if (c.by === "stratum") {
+      total.add(outcome, c.cases);
+      let stratum = strata.get(c.key);
+      if (!stratum) strata.set(c.key, (stratum = new Tally()));
+      stratum.add(outcome, c.cases);
+    } else {
+      trend.get(c.key)?.add(outcome, c.cases);
+    }
+  }
+  return assembleFigures(definition, options, months, total, strata, trend);
+}
+
 export interface MeasureAccumulator {
   /** Adds one patient's cases. */
   add(patient: ReportPatient): void;
@@ -519,53 +616,19 @@ export function createMeasureAccumulator(measureId: MeasureId, options: ReportOp
   const notes: MeasureDataNote[] = [];
   return {
     add(patient) {
-      for (const c of patientCases(definition, patient, options, notes)) {
-        total.add(c.outcome);
-        let stratum = strata.get(c.stratum);
-        if (!stratum) strata.set(c.stratum, (stratum = new Tally()));
-        stratum.add(c.outcome);
-        trend.get(c.date.slice(0, 7))?.add(c.outcome);
-        const { course, index, prescriber } = c.context;
-        const row: MeasurePatientRow = {
-          patientId: patient.evaluation.patientId,
-          source: patient.source ?? null,
-          courseIndex: index,
-          drug: course.drug,
-          route: course.route,
-          courseStart: course.start,
-          prescriber,
-          date: c.date,
-          stratum: c.stratum,
-          item: c.item,
-          inNumerator: c.outcome.inNumerator,
-        };
-        if (!c.outcome.inNumerator && c.outcome.excludedReason) row.excludedReason = c.outcome.excludedReason;
+      for (const row of measureRows(definition, patient, options, notes)) {
+        const outcome: CaseOutcome = row.inNumerator ? MET : row.excludedReason ? excluded(row.excludedReason) : NOT_MET;
+        total.add(outcome);
+        let stratum = strata.get(row.stratum);
+        if (!stratum) strata.set(row.stratum, (stratum = new Tally()));
+        stratum.add(outcome);
+        trend.get(row.date.slice(0, 7))?.add(outcome);
         rows.push(row);
       }
     },
     result() {
-      const order = strataOrder(definition);
-      const keys = [...strata.keys()].sort((a, b) => {
-        if (definition.stratifier.by === "requirement") {
-          const [pa, ka] = requirementRank(a);
-          const [pb, kb] = requirementRank(b);
-          return pa - pb || ka.localeCompare(kb);
-        }
-        const ia = order.keys.indexOf(a);
-        const ib = order.keys.indexOf(b);
-        return (ia < 0 ? order.keys.length : ia) - (ib < 0 ? order.keys.length : ib) || a.localeCompare(b);
-      });
       return {
-        measureId,
-        reportsVersion: REPORTS_VERSION,
-        period: { ...options.period },
-        filters: { ...(options.filters ?? {}) },
-        ...total.figures(definition),
-        strata: keys.map((key) => ({ key, label: order.label(key), ...strata.get(key)!.figures(definition) })),
-        trend: months.map((month) => {
-          const t = trend.get(month)!;
-          return { month, numerator: t.numerator, denominator: t.denominator, rate: rateOf(t.numerator, t.denominator) };
-        }),
+        ...assembleFigures(definition, options, months, total, strata, trend),
         patients: rows
           .slice()
           .sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0) || cmp(a.source ?? "", b.source ?? "") || cmp(a.patientId, b.patientId) || a.courseIndex - b.courseIndex || cmp(a.item ?? "", b.item ?? "")),

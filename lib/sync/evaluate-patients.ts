@@ -116,7 +116,7 @@ async function settings(pool: pg.Pool, options: EvaluatePatientsOptions): Promis
 function evaluateBatch(batch: Batch, s: LoopSettings): EvaluatedPatient[] {
   return batch.patients.map(({ id, dataChangedAt }) => {
     const resources = batch.resources.get(id) ?? [];
-    const evaluation = evaluatePatient(resources, { asOf: s.asOf, patientId: id, codeMappings: s.codeMappings, details: false });
+    const evaluation = evaluatePatient(resources, { asOf: s.asOf, patientId: id, codeMappings: s.codeMappings, details: false, facts: true });
     const rows = evaluationRows(evaluation, { source: batch.source, asOf: s.asOf, rulesVersion: RULES_VERSION, patient: findPatient(resources, id), resources });
     return { rows, dataChangedAt };
   });

@@ -235,9 +235,13 @@ describe("evaluationRows", () => {
     expect([checkpoints, labs, flags]).toEqual([[], [], []]);
   });
 
-  it("keeps the engine output as the result", () => {
+  it("keeps the engine output as the result, without the facts that only feed the report cases", () => {
     const evaluation = handMade([course({})]);
-    expect(rowsOf(evaluation, "2026-03-20").evaluation.result).toBe(evaluation);
+    expect(rowsOf(evaluation, "2026-03-20").evaluation.result).toEqual(evaluation);
+    const withFacts = { ...evaluation, facts: { zosterVaccinations: [], labResults: [] } };
+    const rows = rowsOf(withFacts, "2026-03-20");
+    expect(rows.evaluation.result).toEqual(evaluation);
+    expect("facts" in rows.evaluation.result).toBe(false);
   });
 
   it("computes the course week from start and asOf when the engine gives none", () => {

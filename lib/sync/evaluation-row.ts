@@ -7,6 +7,7 @@ import type { Patient, Resource } from "@medplum/fhirtypes";
 import { addDays, daysBetween } from "../clinical/dates";
 import type { CheckpointEvaluation, CheckpointVerdict, CourseEvaluation, FlagKind, LabStatus, PatientEvaluation, Severity } from "../clinical/types";
 import { displayName } from "../fhir/patient-view";
+import { reportCaseRows, reportPatient, type ReportCaseRow, type ReportNoteRow } from "../reports/report-cases";
 
 export interface EvaluationRow {
   source: string;
@@ -106,6 +107,9 @@ export interface EvaluationRows {
   checkpoints: CheckpointRow[];
   labs: LabRow[];
   flags: FlagRow[];
+  /** The patient's cases of every quality measure (lib/reports), and what they could not count. */
+  reportCases: ReportCaseRow[];
+  reportNotes: ReportNoteRow[];
 }
 
 export interface EvaluationRowContext {
@@ -289,6 +293,11 @@ function checkpointRow(source: string, patientId: string, courseIndex: number, c
   };
 }
 
+/** The prescriber of each course (by course index), as the panel and the reports show it. */
+export function coursePrescribers(evaluation: PatientEvaluation, resources: readonly Resource[]): Array<string | null> {
+  return evaluation.courses.map((course) => prescriberOf(course, resources));
+}
+
 export function evaluationRows(evaluation: PatientEvaluation, context: EvaluationRowContext): EvaluationRows {
   const { source, asOf } = context;
   const patientId = evaluation.patientId;
@@ -338,6 +347,10 @@ export function evaluationRows(evaluation: PatientEvaluation, context: Evaluatio
   const checkpoint = latest ? latestDecidedCheckpoint(latest) : null;
   const due = latest && onJak ? nextDue(latest, asOf) : null;
   const patient = context.patient;
+  const prescribers = coursePrescribers(evaluation, context.resources);
+  const report = reportCaseRows(reportPatient(source, asOf, evaluation, prescribers));
+  // The facts feed the report cases; the stored result stays the engine's output contract.
+  const { facts: _facts, ...result } = evaluation;
 
   return {
     evaluation: {
@@ -356,7 +369,7 @@ export function evaluationRows(evaluation: PatientEvaluation, context: Evaluatio
       courseStart: latest?.start ?? null,
       courseEnd: latest?.end ?? null,
       courseWeek: latest ? courseWeekAt(latest, asOf) : null,
-      prescriber: latest ? prescriberOf(latest, context.resources) : null,
+      prescriber: courseIndex === null ? null : prescribers[courseIndex]!,
       latestCheckpointWeek: checkpoint?.week ?? null,
       latestVerdict: checkpoint?.verdict ?? null,
       nextDueDate: due?.date ?? null,
@@ -373,10 +386,12 @@ export function evaluationRows(evaluation: PatientEvaluation, context: Evaluatio
       labsDue: countLabs("due"),
       labsAbnormal,
       dataQualityCount: evaluation.dataQuality.length,
-      result: evaluation,
+      result,
     },
     checkpoints,
     labs,
     flags,
+    reportCases: report.cases,
+    reportNotes: report.notes,
   };
 }

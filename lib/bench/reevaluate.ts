@@ -8,6 +8,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import type pg from "pg";
+import { addDays } from "../clinical/dates";
 import { evaluateAllPatients, evaluationThreads, loopsFor, type BatchReport } from "../sync/evaluate-patients";
 import { progress } from "./cleanup";
 import { BENCH_SOURCE, ensureIngested, fmt, FULL_SCALE, markEvaluated } from "./pg-fixture";
@@ -61,7 +62,7 @@ export async function benchReevaluate(): Promise<BenchRow[]> {
   const { rows } = await pool.query<{ n: string }>("SELECT count(*) AS n FROM patients WHERE source = $1", [BENCH_SOURCE]);
   const stored = Number(rows[0]?.n);
 
-  const pass = async (label: string): Promise<Pass> => {
+  const pass = async (label: string, asOf: string): Promise<Pass> => {
     await pool.query("CHECKPOINT");
     const spent = { read: 0, evaluate: 0, write: 0 };
     let reported = 0;
@@ -69,7 +70,7 @@ export async function benchReevaluate(): Promise<BenchRow[]> {
     const postgresBefore = await postgresCpuSeconds(pool);
     const started = performance.now();
     const patients = await evaluateAllPatients(pool, BENCH_SOURCE, {
-      asOf: cohort.asOf,
+      asOf,
       batchSize: BATCH_SIZE,
       onBatch: (batch: BatchReport) => {
         spent.read += batch.readMs;
@@ -99,8 +100,9 @@ export async function benchReevaluate(): Promise<BenchRow[]> {
 
   const loops = loopsFor(stored, BATCH_SIZE, evaluationThreads(undefined));
   progress(`re-evaluation: ${fmt(stored)} stored patients`);
-  const first = await pass("first evaluation");
-  const nightly = await pass("nightly re-evaluation");
+  const first = await pass("first evaluation", cohort.asOf);
+  // The next night: windows and weeks move on by a day, so some patients' rows change and most do not.
+  const nightly = await pass("nightly re-evaluation", addDays(cohort.asOf, 1));
   await pool.query("VACUUM ANALYZE evaluations, evaluation_checkpoints, evaluation_labs, evaluation_flags, patients");
   markEvaluated();
 
@@ -122,7 +124,7 @@ export async function benchReevaluate(): Promise<BenchRow[]> {
       value: measuredAtFullScale ? detail(nightly) : `${at100k(nightly).toFixed(0)} s extrapolated (measured ${detail(nightly)} for ${fmt(stored)})`,
       target: `< ${TARGET_SECONDS} s for ${fmt(FULL_SCALE)}`,
       ok: at100k(nightly) < TARGET_SECONDS,
-      note: `${scale}; the nightly run, replacing every patient's evaluation rows; ${measuredAtFullScale ? "measured" : `linear extrapolation x${(FULL_SCALE / stored).toFixed(0)}, not measured (BENCH_PATIENTS=${FULL_SCALE} measures it)`}; ${passNote(nightly)}; ${loops} loop(s) (EJM_EVALUATION_THREADS, default the cores: one in the process, pool of 10, the others in worker threads, pool of 2 each), batches of ${BATCH_SIZE}`,
+      note: `${scale}; the nightly run the day after the first evaluation: every patient read and evaluated again, rows rewritten for the patients whose results changed (the others only get the new date); ${measuredAtFullScale ? "measured" : `linear extrapolation x${(FULL_SCALE / stored).toFixed(0)}, not measured (BENCH_PATIENTS=${FULL_SCALE} measures it)`}; ${passNote(nightly)}; ${loops} loop(s) (EJM_EVALUATION_THREADS, default the cores: one in the process, pool of 10, the others in worker threads, pool of 2 each), batches of ${BATCH_SIZE}`,
     },
     {
       figure: `re-evaluation: first evaluation of ${fmt(stored)} stored patients (no evaluation rows yet)`,

@@ -2,7 +2,9 @@
  * Writes evaluation rows for a batch of synced patients in one round of set-based statements: delete + insert
  * of their checkpoint, lab, flag and report-case rows, the patients' display fields and dirty flag, and last an upsert of
  * the `evaluations` rows. Rows travel as one JSON document per table (jsonb_to_recordset), so a batch of 500
- * patients is a handful of statements whatever its size. The caller owns the transaction.
+ * patients is a handful of statements whatever its size. The caller owns the transaction. A patient whose rows
+ * are the stored ones but for the evaluation date (content_hash; most patients on a nightly run) keeps them: only
+ * its as_of and evaluated_at move.
  *
  * evaluations.evaluated_at is a commit-ordered stamp: the upsert runs under a transaction-level advisory lock
  * that every writer takes and holds until it commits, and stamps greatest(clock, max(evaluated_at) + 1 ms). So a
@@ -11,6 +13,7 @@
  * (max(evaluated_at), count) changing with every write. Needs READ COMMITTED (the default), whose statement
  * snapshot is taken after the lock is granted.
  */
+import { createHash } from "node:crypto";
 import type pg from "pg";
 import type { EvaluationRows } from "../sync/evaluation-row";
 
@@ -63,6 +66,7 @@ const EVALUATION_COLUMNS: Array<[column: string, key: string, type: string]> = [
   ["labs_abnormal", "labsAbnormal", "integer"],
   ["data_quality_count", "dataQualityCount", "integer"],
   ["result", "result", "jsonb"],
+  ["content_hash", "contentHash", "text"],
 ];
 
 const CHECKPOINT_COLUMNS: Array<[string, string, string]> = [
@@ -185,32 +189,94 @@ export async function lockPatients(client: pg.ClientBase, source: string, patien
   await client.query("SELECT 1 FROM patients WHERE source = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE", [source, patientIds]);
 }
 
+// Placeholders written where the evaluation row's asOf and content hash go: the hash covers the row without its
+// date, then the real values replace them (first occurrence: both keys come before the engine's result).
+const AS_OF_MARK = "\u0000as-of";
+const HASH_MARK = "\u0000content-hash";
+const AS_OF_JSON = JSON.stringify(AS_OF_MARK);
+const HASH_JSON = JSON.stringify(HASH_MARK);
+
+interface PatientJson {
+  id: string;
+  /** The evaluations row as JSON with its asOf and content hash filled in. */
+  evaluation: string;
+  hash: string;
+  checkpoints: string;
+  labs: string;
+  flags: string;
+  reportCases: string;
+  reportNotes: string;
+}
+
+/** Inner JSON of an array ("[a,b]" -> "a,b"), so batches join without parsing. */
+function items(array: readonly unknown[]): string {
+  return array.length === 0 ? "" : JSON.stringify(array).slice(1, -1);
+}
+
+function joined(patients: readonly PatientJson[], key: "checkpoints" | "labs" | "flags" | "reportCases" | "reportNotes"): string | null {
+  const parts = patients.map((p) => p[key]).filter((s) => s !== "");
+  return parts.length === 0 ? null : `[${parts.join(",")}]`;
+}
+
+/**
+ * A patient's rows as JSON, and a hash of everything but the evaluation date: the nightly re-evaluation finds
+ * most patients' rows unchanged from the day before and then only moves their date (and stamp).
+ */
+function patientJson(p: EvaluatedPatient): PatientJson {
+  const { evaluation, checkpoints, labs, flags, reportCases, reportNotes } = p.rows;
+  const marked = JSON.stringify({ contentHash: HASH_MARK, ...evaluation, asOf: AS_OF_MARK });
+  const json = { checkpoints: items(checkpoints), labs: items(labs), flags: items(flags), reportCases: items(reportCases), reportNotes: items(reportNotes) };
+  const hash = createHash("sha1").update(marked).update("\n").update(json.checkpoints).update("\n").update(json.labs).update("\n").update(json.flags).update("\n").update(json.reportCases).update("\n").update(json.reportNotes).digest("base64url");
+  return {
+    id: evaluation.patientId,
+    evaluation: marked.replace(HASH_JSON, JSON.stringify(hash)).replace(AS_OF_JSON, JSON.stringify(evaluation.asOf)),
+    hash,
+    ...json,
+  };
+}
+
+const UNCHANGED_EVALUATIONS = `
+  UPDATE evaluations AS e SET as_of = r."asOf", evaluated_at = stamp.at
+  FROM jsonb_to_recordset($2::jsonb) AS r("patientId" text, "asOf" text), ${STAMP}
+  WHERE e.source = $1 AND e.patient_id = r."patientId"`;
+
 /** Writes one batch (all of one source) inside the caller's transaction. */
 export async function writeEvaluations(client: pg.ClientBase, source: string, batch: readonly EvaluatedPatient[]): Promise<WriteResult> {
   if (batch.length === 0) return { written: 0, cleared: 0 };
   const sorted = [...batch].sort((a, b) => (a.rows.evaluation.patientId < b.rows.evaluation.patientId ? -1 : 1));
   const ids = sorted.map((p) => p.rows.evaluation.patientId);
   for (const p of sorted) if (p.rows.evaluation.source !== source) throw new Error(`writeEvaluations: a row of source "${p.rows.evaluation.source}" in a batch of "${source}"`);
+  const json = sorted.map(patientJson);
   await lockPatients(client, source, ids);
 
-  await client.query(
-    `WITH c AS (DELETE FROM evaluation_checkpoints WHERE source = $1 AND patient_id = ANY($2::text[])),
-          l AS (DELETE FROM evaluation_labs WHERE source = $1 AND patient_id = ANY($2::text[])),
-          rc AS (DELETE FROM report_cases WHERE source = $1 AND patient_id = ANY($2::text[])),
-          rn AS (DELETE FROM report_notes WHERE source = $1 AND patient_id = ANY($2::text[]))
-     DELETE FROM evaluation_flags WHERE source = $1 AND patient_id = ANY($2::text[])`,
+  // Rows identical to the stored ones but for the date are not rewritten.
+  const { rows: stored } = await client.query<{ patient_id: string; content_hash: string | null }>(
+    "SELECT patient_id, content_hash FROM evaluations WHERE source = $1 AND patient_id = ANY($2::text[])",
     [source, ids],
   );
-  const checkpoints = sorted.flatMap((p) => p.rows.checkpoints);
-  const labs = sorted.flatMap((p) => p.rows.labs);
-  const flags = sorted.flatMap((p) => p.rows.flags);
-  if (checkpoints.length > 0) await client.query(INSERT_CHECKPOINTS, [source, JSON.stringify(checkpoints)]);
-  if (labs.length > 0) await client.query(INSERT_LABS, [source, JSON.stringify(labs)]);
-  if (flags.length > 0) await client.query(INSERT_FLAGS, [source, JSON.stringify(flags)]);
-  const reportCases = sorted.flatMap((p) => p.rows.reportCases);
-  const reportNotes = sorted.flatMap((p) => p.rows.reportNotes);
-  if (reportCases.length > 0) await client.query(INSERT_REPORT_CASES, [source, JSON.stringify(reportCases)]);
-  if (reportNotes.length > 0) await client.query(INSERT_REPORT_NOTES, [source, JSON.stringify(reportNotes)]);
+  const storedHash = new Map(stored.map((r) => [r.patient_id, r.content_hash]));
+  const changed = json.filter((p) => storedHash.get(p.id) !== p.hash);
+  const unchanged = sorted.filter((_, i) => storedHash.get(json[i]!.id) === json[i]!.hash);
+
+  if (changed.length > 0) {
+    const changedIds = changed.map((p) => p.id);
+    await client.query(
+      `WITH c AS (DELETE FROM evaluation_checkpoints WHERE source = $1 AND patient_id = ANY($2::text[])),
+            l AS (DELETE FROM evaluation_labs WHERE source = $1 AND patient_id = ANY($2::text[])),
+            rc AS (DELETE FROM report_cases WHERE source = $1 AND patient_id = ANY($2::text[])),
+            rn AS (DELETE FROM report_notes WHERE source = $1 AND patient_id = ANY($2::text[]))
+       DELETE FROM evaluation_flags WHERE source = $1 AND patient_id = ANY($2::text[])`,
+      [source, changedIds],
+    );
+    const inserts: Array<[string, string | null]> = [
+      [INSERT_CHECKPOINTS, joined(changed, "checkpoints")],
+      [INSERT_LABS, joined(changed, "labs")],
+      [INSERT_FLAGS, joined(changed, "flags")],
+      [INSERT_REPORT_CASES, joined(changed, "reportCases")],
+      [INSERT_REPORT_NOTES, joined(changed, "reportNotes")],
+    ];
+    for (const [sql, rows] of inserts) if (rows !== null) await client.query(sql, [source, rows]);
+  }
 
   const patients = sorted.map((p) => ({
     patientId: p.rows.evaluation.patientId,
@@ -221,8 +287,11 @@ export async function writeEvaluations(client: pg.ClientBase, source: string, ba
   }));
   const updated = await client.query<{ cleared: boolean }>(UPDATE_PATIENTS, [source, JSON.stringify(patients)]);
 
-  // Last, so the stamp lock is held only for this statement and the caller's commit.
+  // Last, so the stamp lock is held only for these statements and the caller's commit.
   await client.query(EVALUATION_STAMP_LOCK);
-  await client.query(UPSERT_EVALUATIONS, [source, JSON.stringify(sorted.map((p) => p.rows.evaluation))]);
+  if (changed.length > 0) await client.query(UPSERT_EVALUATIONS, [source, `[${changed.map((p) => p.evaluation).join(",")}]`]);
+  if (unchanged.length > 0) {
+    await client.query(UNCHANGED_EVALUATIONS, [source, JSON.stringify(unchanged.map((p) => ({ patientId: p.rows.evaluation.patientId, asOf: p.rows.evaluation.asOf })))]);
+  }
   return { written: sorted.length, cleared: updated.rows.filter((r) => r.cleared).length };
 }

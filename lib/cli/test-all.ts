@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { PROJECT_ROOT } from "../app/app-server";
-import { ensureChromium } from "../app/chromium";
+import { ensureChromium, ensureDebianTool } from "../app/chromium";
 
 interface StepResult {
   name: string;
@@ -84,6 +84,9 @@ async function main(): Promise<void> {
 
   results.push(await gate("typecheck", bin("tsc"), ["--noEmit"], minutes(5)));
   results.push(await gate("lint", bin("eslint"), [".", "--max-warnings=0"], minutes(5)));
+  // The PDF export test renders a page with poppler-utils' pdftoppm.
+  const popplerProblem = await ensureDebianTool("/usr/bin/pdftoppm", "poppler-utils", run);
+  if (popplerProblem) console.error(`[test] ${popplerProblem} (the PDF page test is skipped without it)`);
   results.push(await vitestStep("unit", "vitest.config.ts", minutes(8)));
   results.push(await vitestStep("integration", "vitest.integration.config.ts", minutes(12)));
   const build = await gate("build", bin("next"), ["build"], minutes(8));

@@ -10,7 +10,7 @@ import { z } from "zod";
 import type { CodeReevaluationResult } from "../panel/code-mappings";
 import { createSyncRun, requestRunCancel } from "../sync/run-sync";
 import { closeSendContext, sendContext, type JobContext } from "./context";
-import { CODE_COVERAGE_QUEUE, codeCoverageJobKey, EVALUATE_QUEUE, SYNC_QUEUE, type CodeCoverageJobData, type EvaluateJobData, type SyncJobData } from "./queues";
+import { CODE_COVERAGE_QUEUE, codeCoverageJobKey, EVALUATE_QUEUE, REPORT_EXPORT_QUEUE, SYNC_QUEUE, type CodeCoverageJobData, type EvaluateJobData, type ReportExportJobData, type SyncJobData } from "./queues";
 import type { StartWorkerOptions, WorkerHandle } from "./worker";
 
 export type SyncTrigger = "manual" | "schedule" | "startup" | "mapping";
@@ -118,6 +118,14 @@ export async function requestEvaluation(input: { sourceId: string | null; patien
     const data: EvaluateJobData = { sourceId: input.sourceId, patientIds: ids.slice(i, i + EVALUATION_CHUNK), reason: input.reason };
     await context.boss.send(EVALUATE_QUEUE, data);
   }
+}
+
+/** Queues the background writing of a report export (its report_exports row exists). */
+export async function requestReportExport(exportId: string): Promise<void> {
+  const context = await sendContext();
+  const data: ReportExportJobData = { exportId };
+  const id = await context.boss.send(REPORT_EXPORT_QUEUE, data);
+  if (!id) throw new Error("The job queue refused the report export job.");
 }
 
 /** Where a job is: waiting (or waiting to retry), running, done, or failed for good. */

@@ -5,6 +5,12 @@ export const SYNC_QUEUE = "sync";
 export const SYNC_SCHEDULE_QUEUE = "sync-schedule";
 export const EVALUATE_QUEUE = "evaluate";
 export const CODE_COVERAGE_QUEUE = "code-coverage";
+export const REPORT_EXPORT_QUEUE = "report-export";
+
+/** A report export above the background threshold: the report_exports row holds its request and progress. */
+export interface ReportExportJobData {
+  exportId: string;
+}
 
 /** One sync run of one source: `runId` is the sync_runs row, which the job resumes when retried. */
 export interface SyncJobData {
@@ -49,6 +55,7 @@ export interface QueueTuning {
  * sync: one active job per source (singleton policy, singletonKey = source). Heartbeats let a supervisor
  * see a worker that died and retry its job, and runSync resumes the run; a long export may run for hours.
  * evaluate: idempotent writes, so a retry after a crash simply evaluates again.
+ * report-export: a retry after a crash writes the file again from the start.
  * code-coverage: stately per target (singletonKey): requests while one computation is queued join it, and one
  * asked for while another runs waits for it, so it reads the newer data; a retry simply computes again.
  */
@@ -59,6 +66,7 @@ function queueOptions(tuning: QueueTuning) {
     [SYNC_SCHEDULE_QUEUE]: { retryLimit: 2, retryDelay: 30, expireInSeconds: 300 },
     [EVALUATE_QUEUE]: { retryLimit: 3, retryDelay: 10, retryBackoff: true, expireInSeconds: 3600, heartbeatSeconds },
     [CODE_COVERAGE_QUEUE]: { retryLimit: 2, retryDelay: 30, retryBackoff: true, expireInSeconds: 3600, heartbeatSeconds },
+    [REPORT_EXPORT_QUEUE]: { retryLimit: 2, retryDelay: 10, expireInSeconds: 3600, heartbeatSeconds },
   };
 }
 
@@ -72,6 +80,7 @@ export async function ensureQueues(boss: PgBoss, options: { update?: boolean; tu
   await boss.createQueue(SYNC_SCHEDULE_QUEUE, settings[SYNC_SCHEDULE_QUEUE]);
   await boss.createQueue(EVALUATE_QUEUE, settings[EVALUATE_QUEUE]);
   await boss.createQueue(CODE_COVERAGE_QUEUE, { policy: "stately", ...settings[CODE_COVERAGE_QUEUE] });
+  await boss.createQueue(REPORT_EXPORT_QUEUE, settings[REPORT_EXPORT_QUEUE]);
   if (!options.update) return;
   for (const [name, queueSettings] of Object.entries(settings)) await boss.updateQueue(name, queueSettings);
 }

@@ -12,16 +12,19 @@ import { computeCodeCoverageViews } from "../panel/code-coverage";
 import { reevaluatePatientsWithCode } from "../panel/code-mappings";
 import { evaluateAllPatients, evaluateDirtyPatients, evaluatePatientsById } from "../sync/evaluate-patients";
 import { runSync } from "../sync/run-sync";
+import { runBackgroundExport } from "../reports/export-service";
 import { loadSourceConfigs, type SourceConfig } from "../sync/sources";
 import { clearContext, startWorkContext, type JobContext } from "./context";
 import { requestSync, sendCodeCoverageJob, type CodeReevaluationOutput } from "./queue";
 import {
   CODE_COVERAGE_QUEUE,
   EVALUATE_QUEUE,
+  REPORT_EXPORT_QUEUE,
   SYNC_QUEUE,
   SYNC_SCHEDULE_QUEUE,
   type CodeCoverageJobData,
   type EvaluateJobData,
+  type ReportExportJobData,
   type SyncJobData,
   type SyncScheduleJobData,
 } from "./queues";
@@ -190,6 +193,12 @@ export async function startJobWorker(options: StartWorkerOptions): Promise<Worke
       for (const job of jobs) {
         const computed = await computeCodeCoverageViews(pool, { sourceId: job.data.sourceId });
         log(`code coverage (${job.data.reason}) of ${job.data.sourceId ?? "all sources"}: ${computed.views.length} view(s), scan ${computed.scanMs} ms`);
+      }
+    });
+    await boss.work<ReportExportJobData>(REPORT_EXPORT_QUEUE, { pollingIntervalSeconds: 1 }, async (jobs: Job<ReportExportJobData>[]) => {
+      for (const job of jobs) {
+        const result = await runBackgroundExport(pool, job.data.exportId, { env });
+        log(`report export ${job.data.exportId}: ${result?.status ?? "missing"}${result ? `, ${result.rowsWritten} row(s), ${result.bytes} bytes` : ""}`);
       }
     });
     await applySchedules(context, sources, env, log);

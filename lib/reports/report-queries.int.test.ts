@@ -5,12 +5,10 @@
  * strata, the monthly trend, the patient list in order, for several periods and filters; plus paging, outcome
  * filters and the keyset stream across batch boundaries.
  */
-// The sandbox first: it must load Medplum's definitions before anything imports Prisma's generated client.
-import { BULK_CLIENT_ID, createBackendClientKeys, startSandbox, type RunningSandbox } from "../sandbox/index";
+import { startSyncedCohort, type SyncedCohort } from "./synced-cohort.test-helper";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evaluatePatient } from "../clinical/index";
-import type { TestDatabase } from "../db/testing";
 import { computeMeasure, type MeasurePatientRow, type ReportPatient } from "./compute";
 import { MEASURE_IDS } from "./measures";
 import type { ReportCaseListRow, ReportRequest } from "./report-queries";
@@ -18,31 +16,18 @@ import type { ReportCaseListRow, ReportRequest } from "./report-queries";
 const COHORT = { patients: 80, seed: 11, asOf: "2026-11-01" };
 const SOURCE = "cohort";
 
-let sandbox: RunningSandbox;
-let db: TestDatabase;
+let cohort: SyncedCohort;
 let pool: pg.Pool;
 let queries: typeof import("./report-queries");
 let patients: ReportPatient[] = [];
 
 beforeAll(async () => {
-  const keys = await createBackendClientKeys("ES384");
-  sandbox = await startSandbox({ port: 0, cohort: COHORT, clients: [{ clientId: BULK_CLIENT_ID, jwks: keys.publicJwks }], bulkMinJobMs: 0 });
-  const { startTestDatabase } = await import("../db/testing");
-  const { createPool } = await import("../db/pool");
-  const { sandboxSourceConfig, syncSourcesTable } = await import("../sync/sources");
-  const { createSyncRun, runSync } = await import("../sync/run-sync");
-  const { evaluateDirtyPatients } = await import("../sync/evaluate-patients");
+  cohort = await startSyncedCohort(COHORT, SOURCE);
+  pool = cohort.pool;
   const { loadPatientResources } = await import("../db/resource-store");
   const { coursePrescribers } = await import("../sync/evaluation-row");
   const { reportPatient } = await import("./report-cases");
   queries = await import("./report-queries");
-  db = await startTestDatabase();
-  pool = createPool(db.url, 4);
-  const source = sandboxSourceConfig({ id: SOURCE, fhirBase: sandbox.fhirBase, clientId: BULK_CLIENT_ID, privateJwk: keys.privateJwk });
-  await syncSourcesTable(pool, [source]);
-  const runId = await createSyncRun(pool, { sourceId: SOURCE, kind: "full", trigger: "manual" });
-  const summary = await runSync(runId, { pool, sources: [source], evaluateChanged: (sourceId) => evaluateDirtyPatients(pool, sourceId, { asOf: COHORT.asOf }) });
-  expect(summary.status).toBe("succeeded");
 
   // The pure side: the same stored resources, the same engine, computed in memory.
   const ids = (await pool.query<{ id: string }>("SELECT id FROM patients WHERE source = $1 ORDER BY id", [SOURCE])).rows.map((r) => r.id);
@@ -55,9 +40,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await pool?.end();
-  await db?.stop();
-  await sandbox?.stop();
+  await cohort?.stop();
 });
 
 type Request = Omit<ReportRequest, "measureId">;

@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import type pg from "pg";
 import { addDays } from "../clinical/dates";
-import { evaluateAllPatients, evaluationThreads, loopsFor, type BatchReport } from "../sync/evaluate-patients";
+import { evaluateAllPatients, evaluationThreads, loopsFor, tuneHeapForEvaluation, type BatchReport } from "../sync/evaluate-patients";
 import { progress } from "./cleanup";
 import { BENCH_SOURCE, ensureIngested, fmt, FULL_SCALE, markEvaluated } from "./pg-fixture";
 import type { BenchRow } from "./types";
@@ -59,6 +59,8 @@ async function postgresCpuSeconds(pool: pg.Pool): Promise<number | null> {
 export async function benchReevaluate(): Promise<BenchRow[]> {
   const { db, cohort } = await ensureIngested();
   const { pool } = db;
+  // As the job worker runs it.
+  tuneHeapForEvaluation();
   const { rows } = await pool.query<{ n: string }>("SELECT count(*) AS n FROM patients WHERE source = $1", [BENCH_SOURCE]);
   const stored = Number(rows[0]?.n);
 

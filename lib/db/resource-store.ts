@@ -735,21 +735,25 @@ export async function sourceIsEmpty(client: pg.PoolClient | pg.Pool, source: str
 export async function loadPatientResources(pool: pg.Pool, source: string, patientIds: string[]): Promise<Map<string, Resource[]>> {
   const byPatient = new Map<string, Resource[]>(patientIds.map((id) => [id, []]));
   if (patientIds.length === 0) return byPatient;
-  const { rows } = await pool.query<{ patient_id: string; resource: Resource }>(
-    `SELECT patient_id, resource FROM fhir_resources
+  // One JSON array per patient: a row and a JSON.parse per patient instead of per resource (a third of the time).
+  const { rows } = await pool.query<{ patient_id: string; resources: string }>(
+    `SELECT patient_id, '[' || string_agg(resource::text, ',' ORDER BY resource_type, id) || ']' AS resources FROM fhir_resources
      WHERE source = $1 AND patient_id = ANY($2::text[]) AND NOT deleted
-     ORDER BY patient_id, resource_type, id`,
+     GROUP BY patient_id`,
     [source, patientIds],
   );
   const medicationUsers = new Map<string, Set<string>>();
   for (const row of rows) {
-    byPatient.get(row.patient_id)?.push(row.resource);
-    if (!MEDICATION_USER_TYPES.includes(row.resource.resourceType)) continue;
-    const medicationId = medicationIdFromReference((row.resource as { medicationReference?: { reference?: string } }).medicationReference?.reference);
-    if (!medicationId) continue;
-    const users = medicationUsers.get(medicationId) ?? new Set<string>();
-    users.add(row.patient_id);
-    medicationUsers.set(medicationId, users);
+    const resources = JSON.parse(row.resources) as Resource[];
+    byPatient.set(row.patient_id, resources);
+    for (const resource of resources) {
+      if (!MEDICATION_USER_TYPES.includes(resource.resourceType)) continue;
+      const medicationId = medicationIdFromReference((resource as { medicationReference?: { reference?: string } }).medicationReference?.reference);
+      if (!medicationId) continue;
+      const users = medicationUsers.get(medicationId) ?? new Set<string>();
+      users.add(row.patient_id);
+      medicationUsers.set(medicationId, users);
+    }
   }
   if (medicationUsers.size === 0) return byPatient;
   const medications = await pool.query<{ id: string; resource: Resource }>(

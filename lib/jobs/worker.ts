@@ -10,7 +10,7 @@ import { z } from "zod";
 import { todayIn } from "../fhir/patient-view";
 import { computeCodeCoverageViews } from "../panel/code-coverage";
 import { reevaluatePatientsWithCode } from "../panel/code-mappings";
-import { evaluateAllPatients, evaluateDirtyPatients, evaluatePatientsById } from "../sync/evaluate-patients";
+import { evaluateAllPatients, evaluateDirtyPatients, evaluatePatientsById, tuneHeapForEvaluation } from "../sync/evaluate-patients";
 import { runSync } from "../sync/run-sync";
 import { runBackgroundExport } from "../reports/export-service";
 import { loadSourceConfigs, type SourceConfig } from "../sync/sources";
@@ -119,6 +119,7 @@ export async function startJobWorker(options: StartWorkerOptions): Promise<Worke
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => console.log(`[worker] ${line}`));
   const sources = options.sources ?? loadSourceConfigs(env);
+  tuneHeapForEvaluation();
   const context = await startWorkContext({ databaseUrl: options.databaseUrl, log, tuning: tuningOf(env) });
   const { boss, pool } = context;
 

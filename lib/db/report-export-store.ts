@@ -7,6 +7,8 @@ import { Writable } from "node:stream";
 import type pg from "pg";
 
 export const EXPORT_AUDIT_ACTION = "report.export";
+/** The actor of a session without a practitioner (no fhirUser): it owns no background export. */
+export const UNKNOWN_ACTOR = "unknown";
 const CHUNK_BYTES = 1024 * 1024;
 
 export type ExportStatus = "queued" | "running" | "done" | "failed";

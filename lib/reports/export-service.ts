@@ -20,6 +20,7 @@ import {
   finishExport,
   readExport,
   updateExportProgress,
+  UNKNOWN_ACTOR,
   type ExportAuditDetail,
   type ReportExportRow,
 } from "../db/report-export-store";
@@ -141,6 +142,7 @@ function errorText(error: unknown): string {
 
 /** Records a background export; the caller queues its job (lib/jobs/queue.ts requestReportExport). */
 export async function createBackgroundExport(pool: pg.Pool, input: ExportInput, actor: ExportActor, rows: number, ctx: { baseUrl: string }): Promise<string> {
+  if (actor.actor === UNKNOWN_ACTOR) throw new Error("A background export needs a known practitioner.");
   const shared = input.options.shared ?? false;
   return createExport(pool, {
     ...actor,
@@ -205,6 +207,7 @@ export async function runBackgroundExport(pool: pg.Pool, exportId: string, ctx: 
 
 /** A finished background export's file as a web stream (chunk by chunk), for its owner. */
 export async function exportDownload(pool: pg.Pool, exportId: string, actor: ExportActor): Promise<{ body: ReadableStream<Uint8Array>; fileName: string; contentType: string; bytes: number } | null> {
+  if (actor.actor === UNKNOWN_ACTOR) return null;
   const row = await readExport(pool, exportId);
   if (!row || row.actor !== actor.actor || row.status !== "done") return null;
   return {
@@ -217,6 +220,7 @@ export async function exportDownload(pool: pg.Pool, exportId: string, actor: Exp
 
 /** A background export's state for its owner (null for anyone else). */
 export async function exportState(pool: pg.Pool, exportId: string, actor: ExportActor): Promise<ReportExportRow | null> {
+  if (actor.actor === UNKNOWN_ACTOR) return null;
   const row = await readExport(pool, exportId);
   return row && row.actor === actor.actor ? row : null;
 }

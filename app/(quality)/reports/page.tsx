@@ -1,16 +1,34 @@
+import { dehydrate, HydrationBoundary } from "@tanstack/react-query";
 import type { Metadata } from "next";
-import { NotYetAvailable } from "../../not-yet-available";
+import { Suspense } from "react";
+import { RoleRefusal } from "@/app/role-refusal";
+import { getQueryClient } from "@/lib/query/get-query-client";
+import { REPORT_ROLES } from "@/lib/reports/report-requests";
+import { PanelSkeleton } from "@/app/(lead)/panel/_components/panel-skeleton";
+import { ReportCatalogue } from "./_components/report-catalogue";
+import { reportsGate } from "./_server/gate";
+import { prefetchCatalogue } from "./_server/prefetch";
 
 export const metadata: Metadata = { title: "Reports" };
+export const dynamic = "force-dynamic";
 
-export default function ReportsPage() {
+/** The report catalogue: the eight quality measures, how to share them outside the clinic, and the audit trail. */
+export default async function ReportsPage() {
+  const gate = await reportsGate();
+  if (!gate.ok) return <RoleRefusal gate={gate} view="reports page" allowed={REPORT_ROLES} />;
   return (
-    <NotYetAvailable title="Reports">
-      <p>
-        Quality reports (numerators, denominators and patient lists, exported as CSV, XLSX, PDF or FHIR MeasureReport) build on the
-        clinic panel&apos;s synced data, which is not part of this version yet.
-      </p>
-      <p>Quality analysts reach them by a standalone launch from the EHR.</p>
-    </NotYetAvailable>
+    <Suspense fallback={<PanelSkeleton label="Loading the report catalogue…" />}>
+      <PrefetchedCatalogue showAudit={gate.role === "quality"} />
+    </Suspense>
+  );
+}
+
+async function PrefetchedCatalogue({ showAudit }: { showAudit: boolean }) {
+  const queryClient = getQueryClient();
+  await prefetchCatalogue(queryClient);
+  return (
+    <HydrationBoundary state={dehydrate(queryClient)}>
+      <ReportCatalogue showAudit={showAudit} />
+    </HydrationBoundary>
   );
 }

@@ -1,0 +1,10 @@
+// GET /api/reports/audit?page=&size=: the export audit trail, newest first (ExportAuditPage). Quality role only.
+import { handleAuditGet } from "@/lib/reports/report-handlers";
+import { reportRouteDeps } from "../report-route-deps";
+
+export const runtime = "nodejs";
+export const dynamic = "force-dynamic";
+
+export function GET(request: Request): Promise<Response> {
+  return handleAuditGet(request, reportRouteDeps());
+}

@@ -11,6 +11,7 @@
  */
 import type pg from "pg";
 import { addDays } from "../clinical/dates";
+import { cachedByEvaluations } from "../db/evaluation-cache";
 import type { CheckpointVerdict, DrugId, Route, Severity } from "../clinical/types";
 import { DRUGS, describeFilters, panelPatientHref, serializePanelFilters, type PanelFilters, type SortKey } from "./filters";
 import type {
@@ -88,61 +89,9 @@ export async function listSources(db: Queryable): Promise<SourceSummary[]> {
   return rows.map((r) => ({ id: r.id, name: r.name, lastSuccessAt: iso(r.last_success_at) }));
 }
 
-/** What the cached figures are computed from: it changes with every evaluation written or removed. */
-async function evaluationsVersion(db: Queryable, source: string | null): Promise<string> {
-  const where = source === null ? "" : "WHERE e.source = $1";
-  // Two scalar subqueries so each can use its index: evaluated_at (backwards, first row) and the primary key (count).
-  const { rows } = await db.query<{ last: string | null; evaluations: string }>(
-    `SELECT (SELECT max(e.evaluated_at) FROM evaluations e ${where})::text AS last, (SELECT count(*) FROM evaluations e ${where}) AS evaluations`,
-    source === null ? [] : [source],
-  );
-  return `${rows[0]?.last ?? "none"}|${rows[0]?.evaluations ?? "0"}`;
-}
-
-interface CacheEntry {
-  version: string;
-  value: Promise<unknown>;
-}
-
-/**
- * Per pool (the app's pool, a test's database): cache key -> the figures and the version they were computed at.
- * On globalThis, like the pool, so the API routes and the pages' prefetch (bundled apart) share one cache.
- */
-const globalForCache = globalThis as unknown as { ejmPanelFigureCache?: WeakMap<Queryable, Map<string, CacheEntry>> };
-const figureCache = (globalForCache.ejmPanelFigureCache ??= new WeakMap<Queryable, Map<string, CacheEntry>>());
-/** Entries kept per pool (sources x days x views); the least recently used goes first. */
-const FIGURE_CACHE_ENTRIES = 64;
-
-/**
- * The figures for (view, source, today) as computed at the current evaluations version: from the cache when the
- * version has not moved, else computed (concurrent callers share one computation). The version is read before
- * the figures, so figures cached under it can only be newer than it, never older: a write after the version
- * was read moves it, and the next call recomputes.
- */
-async function cachedFigures<T>(db: Queryable, view: "summary" | "charts", source: string | null, today: string, compute: () => Promise<T>): Promise<T> {
-  const version = await evaluationsVersion(db, source);
-  let entries = figureCache.get(db);
-  if (!entries) {
-    entries = new Map();
-    figureCache.set(db, entries);
-  }
-  const key = JSON.stringify([view, source, today]);
-  const hit = entries.get(key);
-  entries.delete(key);
-  if (hit && hit.version === version) {
-    entries.set(key, hit);
-    return structuredClone(await (hit.value as Promise<T>));
-  }
-  const value = compute();
-  const entry: CacheEntry = { version, value };
-  entries.set(key, entry);
-  if (entries.size > FIGURE_CACHE_ENTRIES) entries.delete(entries.keys().next().value!);
-  const owner = entries;
-  // A failed computation is not kept: the next call tries again.
-  value.catch(() => {
-    if (owner.get(key) === entry) owner.delete(key);
-  });
-  return structuredClone(await value);
+/** The figures for (view, source, today), cached until an evaluation is written (lib/db/evaluation-cache.ts). */
+function cachedFigures<T>(db: Queryable, view: "summary" | "charts", source: string | null, today: string, compute: () => Promise<T>): Promise<T> {
+  return cachedByEvaluations(db, JSON.stringify(["panel", view, source, today]), source, compute);
 }
 
 /** The source filter on alias as the query's first parameter (sourceParams), or no filter for all sources. */

@@ -7,6 +7,7 @@
  */
 import type pg from "pg";
 import type { DrugId, Route } from "../clinical/types";
+import { cachedByEvaluations } from "../db/evaluation-cache";
 import { measureFiguresFromCounts, type MeasureResult, type OutcomeCount, type ReportFilters, type ReportPeriod } from "./compute";
 import { MEASURE_IDS, type ExclusionReason, type MeasureId } from "./measures";
 
@@ -118,7 +119,12 @@ export async function reportSummary(pool: pg.Pool, request: ReportRequest): Prom
   return { ...figures, dataNotes: Number(n.rows[0]?.n ?? 0), evaluations: e };
 }
 
-export async function reportEvaluationInfo(pool: pg.Pool, source?: string): Promise<ReportEvaluationInfo> {
+/** What the report's evaluations were computed for; cached until an evaluation is written (a scan of evaluations). */
+export function reportEvaluationInfo(pool: pg.Pool, source?: string): Promise<ReportEvaluationInfo> {
+  return cachedByEvaluations(pool, JSON.stringify(["report-evaluations", source ?? null]), source ?? null, () => evaluationInfo(pool, source));
+}
+
+async function evaluationInfo(pool: pg.Pool, source?: string): Promise<ReportEvaluationInfo> {
   const { rows } = await pool.query<{ patients: string; as_of_from: string | null; as_of_to: string | null; versions: string[] | null; evaluated_at: Date | null }>(
     `SELECT count(*) AS patients, min(as_of) AS as_of_from, max(as_of) AS as_of_to,
             array_agg(DISTINCT rules_version) FILTER (WHERE rules_version IS NOT NULL) AS versions, max(evaluated_at) AS evaluated_at

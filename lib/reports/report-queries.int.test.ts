@@ -109,6 +109,9 @@ describe("reports read from PostgreSQL equal the pure computation", () => {
     const numerator = await queries.reportCasePage(pool, request, { page: 1, pageSize: 500, outcome: "numerator" });
     const excluded = await queries.reportCasePage(pool, request, { page: 1, pageSize: 500, outcome: "excluded" });
     const notMet = await queries.reportCasePage(pool, request, { page: 1, pageSize: 500, outcome: "not-met" });
+    // The totals come from the figures; the rows from the list's own filter: they must agree.
+    for (const p of [numerator, excluded, notMet]) expect(p.rows.length).toBe(Math.min(500, p.total));
+    expect(numerator.total + notMet.total + excluded.total).toBe(all.length);
     expect(numerator.total).toBe(summary.numerator);
     expect(notMet.total).toBe(summary.denominator - summary.numerator);
     expect(excluded.total).toBe(summary.exclusions.reduce((n, e) => n + e.count, 0));

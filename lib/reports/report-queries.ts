@@ -89,14 +89,23 @@ function caseConditions(request: ReportRequest, params: unknown[], outcome: Case
   return where.join(" AND ");
 }
 
-/** The report's figures: totals, exclusions by reason, strata, the monthly trend; one scan of the measure's cases. */
-export async function reportSummary(pool: pg.Pool, request: ReportRequest): Promise<ReportSummary> {
+/**
+ * The report's figures: totals, exclusions by reason, strata, the monthly trend; one scan of the measure's cases,
+ * cached until an evaluation is written (the report page asks for the figures and a page of the list at once:
+ * both share this computation).
+ */
+export function reportSummary(pool: pg.Pool, request: ReportRequest): Promise<ReportSummary> {
+  return cachedByEvaluations(pool, JSON.stringify(["report-summary", request.measureId, request.period, request.filters]), null, () => computeSummary(pool, request));
+}
+
+async function computeSummary(pool: pg.Pool, request: ReportRequest): Promise<ReportSummary> {
   const params: unknown[] = [];
   const where = caseConditions(request, params);
-  const counts = pool.query<{ stratum: string | null; month: string | null; in_numerator: boolean; excluded_reason: ExclusionReason | null; cases: string }>(
-    `SELECT c.stratum, substr(c.case_date, 1, 7) AS month, c.in_numerator, c.excluded_reason, count(*) AS cases
+  // One grouping by stratum and month; the strata and the trend are both sums over it.
+  const counts = pool.query<{ stratum: string; month: string; in_numerator: boolean; excluded_reason: ExclusionReason | null; cases: string }>(
+    `SELECT c.stratum, left(c.case_date, 7) AS month, c.in_numerator, c.excluded_reason, count(*) AS cases
        FROM report_cases c WHERE ${where}
-      GROUP BY GROUPING SETS ((c.stratum, c.in_numerator, c.excluded_reason), (substr(c.case_date, 1, 7), c.in_numerator, c.excluded_reason))`,
+      GROUP BY 1, 2, 3, 4`,
     params,
   );
   const noteParams: unknown[] = [request.measureId];
@@ -108,15 +117,31 @@ export async function reportSummary(pool: pg.Pool, request: ReportRequest): Prom
   const notes = pool.query<{ n: string }>(`SELECT count(*) AS n FROM report_notes n WHERE ${noteWhere}`, noteParams);
   const evaluations = reportEvaluationInfo(pool, request.filters.source);
   const [c, n, e] = await Promise.all([counts, notes, evaluations]);
-  const outcomeCounts: OutcomeCount[] = c.rows.map((r) => ({
-    by: r.stratum !== null ? "stratum" : "month",
-    key: r.stratum ?? r.month ?? "",
-    inNumerator: r.in_numerator,
-    excludedReason: r.excluded_reason,
-    cases: Number(r.cases),
-  }));
+  const outcomeCounts: OutcomeCount[] = c.rows.flatMap((r) => {
+    const outcome = { inNumerator: r.in_numerator, excludedReason: r.excluded_reason, cases: Number(r.cases) };
+    return [
+      { by: "stratum" as const, key: r.stratum, ...outcome },
+      { by: "month" as const, key: r.month, ...outcome },
+    ];
+  });
   const figures = measureFiguresFromCounts(request.measureId, { period: request.period, filters: request.filters }, outcomeCounts);
   return { ...figures, dataNotes: Number(n.rows[0]?.n ?? 0), evaluations: e };
+}
+
+/** The cases a list of the given outcome holds, from the report's figures. */
+export function outcomeTotal(summary: Pick<ReportSummary, "initialPopulation" | "denominator" | "numerator" | "exclusions">, outcome: CaseOutcomeFilter = "all"): number {
+  switch (outcome) {
+    case "all":
+      return summary.initialPopulation;
+    case "numerator":
+      return summary.numerator;
+    case "not-met":
+      return summary.denominator - summary.numerator;
+    case "excluded":
+      return summary.exclusions.reduce((n, e) => n + e.count, 0);
+    case "denominator":
+      return summary.denominator;
+  }
 }
 
 /** What the report's evaluations were computed for; cached until an evaluation is written (a scan of evaluations). */
@@ -158,11 +183,16 @@ interface CaseRecord {
   case_no: number;
 }
 
-const LIST_COLUMNS = `c.source, c.patient_id, e.patient_name, c.course_index, c.drug, c.route, c.course_start, c.prescriber, c.case_date,
+const CASE_COLUMNS = `c.source, c.patient_id, c.course_index, c.drug, c.route, c.course_start, c.prescriber, c.case_date,
   c.stratum, c.item, c.in_numerator, c.excluded_reason, c.case_no`;
-const LIST_FROM = "report_cases c LEFT JOIN evaluations e ON e.source = c.source AND e.patient_id = c.patient_id";
 // The computation's order (date, source, patient, course, item), then the stored case number: the index's order.
 const LIST_ORDER = "c.case_date, c.source, c.patient_id, c.course_index, c.item, c.case_no";
+
+/** The cases picked and ordered on report_cases alone (its index), then named from evaluations for those rows only. */
+function listSql(where: string, limit: string): string {
+  return `SELECT c.*, e.patient_name FROM (SELECT ${CASE_COLUMNS} FROM report_cases c WHERE ${where} ORDER BY ${LIST_ORDER} ${limit}) AS c
+    LEFT JOIN evaluations e ON e.source = c.source AND e.patient_id = c.patient_id ORDER BY ${LIST_ORDER}`;
+}
 
 function listRow(r: CaseRecord): ReportCaseListRow {
   return {
@@ -182,19 +212,18 @@ function listRow(r: CaseRecord): ReportCaseListRow {
   };
 }
 
-/** One page of the case list (page from 1), with the total for the pager. */
+/** One page of the case list (page from 1), with the total for the pager (from the report's cached figures). */
 export async function reportCasePage(pool: pg.Pool, request: ReportRequest, options: { page: number; pageSize: number; outcome?: CaseOutcomeFilter }): Promise<ReportCasePage> {
   const page = Math.max(1, Math.floor(options.page));
   const pageSize = Math.min(500, Math.max(1, Math.floor(options.pageSize)));
   const params: unknown[] = [];
   const where = caseConditions(request, params, options.outcome);
-  const totalParams = [...params];
   params.push(pageSize, (page - 1) * pageSize);
-  const [rows, total] = await Promise.all([
-    pool.query<CaseRecord>(`SELECT ${LIST_COLUMNS} FROM ${LIST_FROM} WHERE ${where} ORDER BY ${LIST_ORDER} LIMIT $${params.length - 1} OFFSET $${params.length}`, params),
-    pool.query<{ n: string }>(`SELECT count(*) AS n FROM report_cases c WHERE ${where}`, totalParams),
+  const [rows, summary] = await Promise.all([
+    pool.query<CaseRecord>(listSql(where, `LIMIT $${params.length - 1} OFFSET $${params.length}`), params),
+    reportSummary(pool, request),
   ]);
-  return { rows: rows.rows.map(listRow), total: Number(total.rows[0]?.n ?? 0), page, pageSize };
+  return { rows: rows.rows.map(listRow), total: outcomeTotal(summary, options.outcome), page, pageSize };
 }
 
 /** Number of cases a list or export of the request holds. */
@@ -220,7 +249,7 @@ export async function* reportCaseStream(pool: pg.Pool, request: ReportRequest, o
       where += ` AND (c.case_date, c.source, c.patient_id, c.course_index, c.item, c.case_no) > ($${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}::integer, $${n - 1}, $${n}::integer)`;
     }
     params.push(batchSize);
-    const { rows } = await pool.query<CaseRecord>(`SELECT ${LIST_COLUMNS} FROM ${LIST_FROM} WHERE ${where} ORDER BY ${LIST_ORDER} LIMIT $${params.length}`, params);
+    const { rows } = await pool.query<CaseRecord>(listSql(where, `LIMIT $${params.length}`), params);
     for (const r of rows) yield listRow(r);
     if (rows.length < batchSize) return;
     after = rows[rows.length - 1]!;

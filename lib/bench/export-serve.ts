@@ -46,10 +46,19 @@ async function api(input: Extract<ExportServeInput, { kind: "api" }>): Promise<E
     JSON.stringify(summary);
     JSON.stringify(list);
   };
+  // The figures are cached until an evaluation is written: each timed load follows an (untimed) evaluation write,
+  // as during or after a sync, so every load computes its figures.
+  const { rows: ids } = await pool.query<{ source: string; patient_id: string }>("SELECT source, patient_id FROM evaluations ORDER BY patient_id LIMIT 100");
+  let writes = 0;
+  const evaluationWrite = async () => {
+    const row = ids[writes++ % ids.length]!;
+    await pool.query("UPDATE evaluations SET evaluated_at = (SELECT max(evaluated_at) + interval '1 millisecond' FROM evaluations) WHERE source = $1 AND patient_id = $2", [row.source, row.patient_id]);
+  };
   for (let i = 0; i < input.warmup; i++) await serve(request());
   const timed: Array<{ ms: number; query: string }> = [];
   for (let i = 0; i < input.requests; i++) {
     const r = request();
+    await evaluationWrite();
     const started = performance.now();
     await serve(r);
     timed.push({ ms: performance.now() - started, query: `${r.request.measureId} ${r.request.period.from}..${r.request.period.to} ${JSON.stringify(r.request.filters)} page ${r.page}` });

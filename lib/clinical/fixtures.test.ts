@@ -123,7 +123,10 @@ describe("details the names do not carry", () => {
     expect(flag).toMatchObject({ ruleId: "abnormal.anc-low", severity: "critical", course: 0 });
     expect(flag.resource).toMatch(/^Observation\//);
     expect(flag.message).toContain("0.8");
-    expect(flag.source).toContain("clinical-reference");
+    // The upadacitinib course's flag links the Rinvoq US label on DailyMed, the label section named in its citation.
+    expect(flag.source).toContain("Rinvoq US Prescribing Information");
+    expect(flag.sourceLabel).toContain("Rinvoq (upadacitinib) US Prescribing Information");
+    expect(flag.sourceUrl).toBe("https://dailymed.nlm.nih.gov/dailymed/drugInfo.cfm?setid=2966aec7-2ef0-923c-d8ff-fe1a957bf095");
   });
 
   it("marks generic pain severity as not skin pain in the code matches", () => {

@@ -1,6 +1,7 @@
-/** Flags: rule id, kind, severity, a one-sentence message and the source, all from the rule data. */
+/** Flags: rule id, kind, severity, a one-sentence message and the source with its link, all from the rule data. */
 import { DEFAULT_RULES, type CheckpointRule, type RuleSet } from "./rules";
-import type { Flag } from "./types";
+import { primarySourceOfRule, sourcesOfDefinition } from "./sources";
+import type { DrugId, Flag } from "./types";
 
 const PLACEHOLDER = /\{(\w+)\}/g;
 /** Templates split once into literal text (even indexes) and placeholder names (odd indexes). */
@@ -31,10 +32,16 @@ export function ruleFlag(
   ruleId: string,
   params: Readonly<Record<string, string | number>>,
   extra: Pick<Flag, "resource" | "course" | "requirement" | "week"> = {},
+  /** The course's drug: a rule shared by several drugs links that drug's own label. */
+  drug?: DrugId,
 ): Flag {
   // A site's rule set may leave a rule out: fall back to the default definition rather than fail.
-  const def = rules.rules[ruleId] ?? DEFAULT_RULES.rules[ruleId] ?? { ruleId, kind: "data-quality", severity: "info", message: ruleId, source: "clinical-reference" };
-  const flag: Flag = { ruleId: def.ruleId, kind: def.kind, severity: def.severity, message: fillMessage(def.message, params), source: def.source };
+  const def = rules.rules[ruleId] ?? DEFAULT_RULES.rules[ruleId] ?? { ruleId, kind: "data-quality", severity: "info", message: ruleId, source: "No source recorded for this rule" };
+  const primary = primarySourceOfRule(ruleId, rules, drug);
+  const flag: Flag = {
+    ruleId: def.ruleId, kind: def.kind, severity: def.severity, message: fillMessage(def.message, params), source: def.source,
+    sourceLabel: primary.label, sourceUrl: primary.url,
+  };
   return Object.assign(flag, stripUndefined(extra));
 }
 
@@ -44,6 +51,7 @@ export function ruleSeverity(rules: RuleSet, ruleId: string): Flag["severity"] {
 }
 
 export function checkpointFlag(rule: CheckpointRule, drugLabel: string, course: number): Flag {
+  const primary = sourcesOfDefinition(rule)[0]!;
   return {
     ruleId: rule.ruleId,
     kind: rule.kind,
@@ -52,6 +60,8 @@ export function checkpointFlag(rule: CheckpointRule, drugLabel: string, course: 
     source: rule.source,
     course,
     week: rule.week,
+    sourceLabel: primary.label,
+    sourceUrl: primary.url,
   };
 }
 

@@ -308,13 +308,18 @@ describe("rules are versioned data", () => {
     expect(DEFAULT_RULES.version).toBe(RULES_VERSION);
     for (const def of Object.values(DEFAULT_RULES.rules)) {
       expect(def.message.length).toBeGreaterThan(20);
-      expect(def.source).toContain("clinical-reference");
+      // The citation names a label section, trial or guideline a clinician can look up, not a file of this repository.
+      expect(def.source).toMatch(/Prescribing Information|SmPC|ACIP|UCUM|et al\./);
+      expect(def.source).not.toMatch(/clinical-reference|\.md\b/);
+      expect(def.sources.length).toBeGreaterThan(0);
     }
     for (const drug of Object.values(DEFAULT_RULES.drugs)) {
       for (const cp of drug.checkpoints) {
         expect(DEFAULT_RULES.checkpointWindows.some((w) => w.week === cp.week)).toBe(true);
         expect(cp.kind).toBe(cp.week <= 4 ? "early-signal" : "non-response");
         if (cp.week <= 4) expect(cp.severity).toBe("info");
+        expect(cp.source).not.toMatch(/clinical-reference|\.md\b/);
+        expect(cp.sources.length).toBeGreaterThan(0);
       }
     }
     expect(DEFAULT_RULES.drugs.abrocitinib.checkpoints.find((c) => c.week === 12)?.severity).toBe("info");

@@ -38,7 +38,7 @@ export function abnormalLabFlags(course: Course, courseIndex: number, drug: Drug
       for (const r of resultsIn(index, lab, check.fromDay, check.toDay)) {
         if (!check.test(r.value!, r)) continue;
         const params = { value: fmt(r.value!), date: r.date, drug: drug.label, ...check.params?.(r) };
-        flags.push(ruleFlag(rules, check.ruleId, params, { resource: r.resource, course: courseIndex }));
+        flags.push(ruleFlag(rules, check.ruleId, params, { resource: r.resource, course: courseIndex }, course.drug));
       }
     }
   }
@@ -53,7 +53,7 @@ export function labUnitFlags(course: Course, courseIndex: number, index: LabInde
   for (const lab of ["anc", "alc", "hemoglobin", "platelets", "alt", "ast"] as const) {
     for (const r of index.get(lab) ?? []) {
       if (r.unitProblem !== null && r.day >= from && r.day <= to) {
-        flags.push(ruleFlag(rules, "data-quality.lab-unit", { lab, date: r.date, unit: r.unitProblem }, { resource: r.resource, course: courseIndex }));
+        flags.push(ruleFlag(rules, "data-quality.lab-unit", { lab, date: r.date, unit: r.unitProblem }, { resource: r.resource, course: courseIndex }, course.drug));
       }
     }
   }
@@ -65,15 +65,15 @@ export function labChecklistFlags(course: Course, courseIndex: number, drug: Dru
   for (const l of labs) {
     const [phase = "", lab = ""] = l.requirement.split(":");
     const params = { lab: REQUIREMENT_NAMES[lab] ?? lab, drug: drug.label, start: course.start, dueBy: l.dueBy, phase: PHASE_NAMES[phase] ?? phase };
-    if (l.status === "missing") flags.push(ruleFlag(rules, "labs.baseline-missing", params, { course: courseIndex, requirement: l.requirement }));
-    else if (l.status === "overdue") flags.push(ruleFlag(rules, "labs.follow-up-overdue", params, { course: courseIndex, requirement: l.requirement }));
+    if (l.status === "missing") flags.push(ruleFlag(rules, "labs.baseline-missing", params, { course: courseIndex, requirement: l.requirement }, course.drug));
+    else if (l.status === "overdue") flags.push(ruleFlag(rules, "labs.follow-up-overdue", params, { course: courseIndex, requirement: l.requirement }, course.drug));
   }
   if (drug.tbScreenConsider) {
     const from = course.startDay - rules.labWindows.screeningLookbackDays;
     const to = Math.min(course.startDay + rules.labWindows.baselineDaysAfterStart, asOfDay);
     const any = (index.get("igra") ?? []).concat(index.get("tst") ?? []).some((r) => r.day >= from && r.day <= to);
     if (!any && asOfDay > course.startDay + rules.labWindows.baselineDaysAfterStart) {
-      flags.push(ruleFlag(rules, "labs.tb-screen-consider", { drug: drug.label }, { course: courseIndex, requirement: "baseline:tb-screen" }));
+      flags.push(ruleFlag(rules, "labs.tb-screen-consider", { drug: drug.label }, { course: courseIndex, requirement: "baseline:tb-screen" }, course.drug));
     }
   }
   return flags;
@@ -90,7 +90,7 @@ export function creamFlags(course: Course, courseIndex: number, bsa: Series | un
     let latest = null;
     for (const m of bsa) if (m.day >= from && m.day <= to) latest = m;
     if (latest && latest.value > t.bsaLimitPercent) {
-      flags.push(ruleFlag(rules, "ruxolitinib-cream.bsa-limit", { value: fmt(latest.value), date: latest.date }, { resource: latest.resource, course: courseIndex }));
+      flags.push(ruleFlag(rules, "ruxolitinib-cream.bsa-limit", { value: fmt(latest.value), date: latest.date }, { resource: latest.resource, course: courseIndex }, course.drug));
     }
   }
   for (const e of course.events) {
@@ -103,7 +103,7 @@ export function creamFlags(course: Course, courseIndex: number, bsa: Series | un
       flags.push(ruleFlag(rules, "ruxolitinib-cream.quantity", {
         grams: fmt(e.grams), days: fmt(e.supplyDays), perWeek: fmt(perWeek),
         limit: child ? `${t.creamGramsPerTwoWeeksAge2To11} g per 2 weeks (age 2-11)` : `${t.creamGramsPerWeekAge12Plus} g per week (age 12+)`,
-      }, { resource: e.resource, course: courseIndex }));
+      }, { resource: e.resource, course: courseIndex }, course.drug));
     }
   }
   return flags;
@@ -113,12 +113,12 @@ export function vaccinationFlags(course: Course, courseIndex: number, drug: Drug
   const flags: Flag[] = [];
   if (course.route !== "oral") return flags;
   if (!vaccines.some((v) => v.zoster && v.day <= course.startDay)) {
-    flags.push(ruleFlag(rules, "vaccination.no-zoster-before-oral-jak", { drug: drug.label, start: course.start }, { course: courseIndex }));
+    flags.push(ruleFlag(rules, "vaccination.no-zoster-before-oral-jak", { drug: drug.label, start: course.start }, { course: courseIndex }, course.drug));
   }
   const to = Math.min(asOfDay, course.endDay ?? Number.POSITIVE_INFINITY);
   for (const v of vaccines) {
     if (v.live && v.day >= course.startDay && v.day <= to) {
-      flags.push(ruleFlag(rules, "vaccination.live-during-oral-jak", { drug: drug.label, date: v.date }, { resource: v.resource, course: courseIndex }));
+      flags.push(ruleFlag(rules, "vaccination.live-during-oral-jak", { drug: drug.label, date: v.date }, { resource: v.resource, course: courseIndex }, course.drug));
     }
   }
   return flags;

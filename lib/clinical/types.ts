@@ -170,12 +170,17 @@ export interface Flag {
   kind: FlagKind;
   severity: Severity;
   message: string;
+  /** One-line citation naming the label section, trial or guideline. */
   source: string;
   resource?: string;
   course?: number;
   requirement?: string;
   /** extra */
   week?: number;
+  /** extra: the rule's primary source (lib/clinical/sources.ts), for the course's drug where the rule is shared. */
+  sourceLabel: string;
+  /** extra: https link to that source (DailyMed, EMA, doi.org, guideline page). */
+  sourceUrl: string;
 }
 
 export interface DataQualityNote {

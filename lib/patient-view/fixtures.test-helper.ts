@@ -2,6 +2,9 @@
 import type { PatientEvaluation } from "../clinical/types";
 import type { PatientViewResponse } from "../fhir/patient-record-types";
 
+export const MEASURE_UP_URL = "https://doi.org/10.1016/S0140-6736(21)00588-2";
+export const RINVOQ_LABEL_URL = "https://dailymed.nlm.nih.gov/dailymed/drugInfo.cfm?setid=2966aec7-2ef0-923c-d8ff-fe1a957bf095";
+
 export function upadacitinibNonResponderEvaluation(): PatientEvaluation {
   return {
     patientId: "p1",
@@ -77,9 +80,18 @@ export function upadacitinibNonResponderEvaluation(): PatientEvaluation {
       },
     ],
     flags: [
-      { ruleId: "upadacitinib.week-16.non-response", kind: "non-response", severity: "warning", message: "Not responded on upadacitinib at week 16.", source: "Measure Up 1/2 week 16", course: 1, week: 16 },
-      { ruleId: "labs.baseline-missing", kind: "missing-lab", severity: "warning", message: "No baseline TB screen on record.", source: "Rinvoq US PI 2.1", course: 1, requirement: "baseline:tb-screen" },
-      { ruleId: "abnormal.anc-low", kind: "abnormal-lab", severity: "critical", message: "Absolute neutrophil count 0.8 x10*3/uL on 2026-06-01 is below 1.0.", source: "Rinvoq US PI 2.1", course: 1, resource: "Observation/cbc1" },
+      {
+        ruleId: "upadacitinib.week-16.non-response", kind: "non-response", severity: "warning", message: "Not responded on upadacitinib at week 16.", source: "Measure Up 1/2 primary endpoint at week 16", course: 1, week: 16,
+        sourceLabel: "Measure Up 1/2 (Guttman-Yassky et al., Lancet 2021)", sourceUrl: MEASURE_UP_URL,
+      },
+      {
+        ruleId: "labs.baseline-missing", kind: "missing-lab", severity: "warning", message: "No baseline TB screen on record.", source: "Rinvoq US Prescribing Information sections 2 and 5.1", course: 1, requirement: "baseline:tb-screen",
+        sourceLabel: "Rinvoq (upadacitinib) US Prescribing Information, section 5.1", sourceUrl: RINVOQ_LABEL_URL,
+      },
+      {
+        ruleId: "abnormal.anc-low", kind: "abnormal-lab", severity: "critical", message: "Absolute neutrophil count 0.8 x10*3/uL on 2026-06-01 is below 1.0.", source: "Rinvoq US Prescribing Information sections 2 and 5.8", course: 1, resource: "Observation/cbc1",
+        sourceLabel: "Rinvoq (upadacitinib) US Prescribing Information, section 5.8", sourceUrl: RINVOQ_LABEL_URL,
+      },
     ],
     dataQuality: [{ resource: "Observation/9", issue: "entered-in-error", detail: "Status entered-in-error: ignored." }],
     trends: {

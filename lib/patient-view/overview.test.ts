@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkpointRule, currentCourse, earlierCourses, labAttention, latestDecidedVerdict, latestVerdict, nextCheckpoint, openCheckpoints, abnormalFlagsForRequirement, abnormalResults } from "./overview";
-import { upadacitinibNonResponderEvaluation } from "./fixtures.test-helper";
+import { MEASURE_UP_URL, upadacitinibNonResponderEvaluation } from "./fixtures.test-helper";
 
 describe("overview", () => {
   const evaluation = upadacitinibNonResponderEvaluation();
@@ -70,7 +70,7 @@ describe("overview", () => {
       { resource: "Observation/hb", date: "2026-06-01", lab: "hemoglobin" as const, display: "Hemoglobin", value: 13 },
       { resource: "Observation/anc", date: "2026-06-01", lab: "anc" as const, display: "ANC", value: 0.8, abnormal: { ruleId: "abnormal.anc-low", severity: "critical" as const, threshold: "< 1 x10*3/uL" } },
     ] };
-    const flag = { ruleId: "abnormal.anc-low", kind: "abnormal-lab" as const, severity: "critical" as const, message: "ANC low", source: "label", course: 1, resource: "Observation/anc" };
+    const flag = { ruleId: "abnormal.anc-low", kind: "abnormal-lab" as const, severity: "critical" as const, message: "ANC low", source: "label", sourceLabel: "label", sourceUrl: "https://example.org/label", course: 1, resource: "Observation/anc" };
     expect(abnormalFlagsForRequirement(cbc, [flag])).toEqual([flag]);
     expect(abnormalResults(cbc).map((r) => r.lab)).toEqual(["anc"]);
     expect(abnormalResults(evaluation.courses[1]!.labs.find((l) => l.requirement === "baseline:liver")!)).toEqual([]);
@@ -78,7 +78,9 @@ describe("overview", () => {
 
   it("explains a checkpoint by its raised flag, else by the default rule for the drug and week", () => {
     const course = evaluation.courses[1]!;
-    expect(checkpointRule(course, 1, 16, evaluation.flags)).toMatchObject({ ruleId: "upadacitinib.week-16.non-response", source: "Measure Up 1/2 week 16" });
+    expect(checkpointRule(course, 1, 16, evaluation.flags)).toMatchObject({
+      ruleId: "upadacitinib.week-16.non-response", source: "Measure Up 1/2 primary endpoint at week 16", sourceLabel: "Measure Up 1/2 (Guttman-Yassky et al., Lancet 2021)", sourceUrl: MEASURE_UP_URL,
+    });
     expect(checkpointRule(course, 1, 16, evaluation.flags)?.raised?.severity).toBe("warning");
     const week2 = checkpointRule(course, 1, 2, evaluation.flags);
     expect(week2?.ruleId).toBe("upadacitinib.week-2.early-signal");
@@ -86,6 +88,9 @@ describe("overview", () => {
     expect(week2?.message).not.toContain("{drug}");
     expect(week2?.criteria).toEqual(["pain-3", "itch-4"]);
     expect(week2?.raised).toBeNull();
+    // An unraised rule still links its primary source: the Measure Up patient-reported outcomes for week 2.
+    expect(week2?.sourceUrl).toBe("https://doi.org/10.1007/s40257-024-00853-4");
+    expect(week2?.sourceLabel).toContain("Measure Up 1/2 patient-reported outcomes");
     expect(checkpointRule(course, 1, 8, evaluation.flags)).toBeNull();
   });
 });

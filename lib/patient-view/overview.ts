@@ -1,5 +1,6 @@
 /** What the dermatologist must see in seconds: current course and week, latest verdict, labs needing action. */
 import { DEFAULT_RULES } from "../clinical/rules";
+import { sourcesOfDefinition } from "../clinical/sources";
 import type { CheckpointEvaluation, CourseEvaluation, Flag, IsoDate, LabRequirementResult, LabRequirementStatus, PatientEvaluation } from "../clinical/types";
 import { courseWeekAt, DRUG_LABELS, SEVERITY_RANK } from "./format";
 
@@ -98,7 +99,11 @@ export function abnormalResults(requirement: LabRequirementStatus): LabRequireme
 export interface CheckpointRuleText {
   ruleId: string;
   message: string;
+  /** One-line citation naming the label section or trial. */
   source: string;
+  /** The rule's primary source and its link (the flag's, when raised). */
+  sourceLabel: string;
+  sourceUrl: string;
   criteria: string[];
   /** The flag that was raised for this checkpoint, when it was (a not-responded verdict). */
   raised: Flag | null;
@@ -111,8 +116,9 @@ export interface CheckpointRuleText {
 export function checkpointRule(course: CourseEvaluation, courseIndex: number, week: number, flags: Flag[]): CheckpointRuleText | null {
   const rule = DEFAULT_RULES.drugs[course.drug]?.checkpoints.find((c) => c.week === week);
   const flag = flags.find((f) => (f.kind === "non-response" || f.kind === "early-signal") && f.week === week && (f.course === undefined || f.course === courseIndex));
-  if (flag) return { ruleId: flag.ruleId, message: flag.message, source: flag.source, criteria: rule?.criteria ?? [], raised: flag };
+  if (flag) return { ruleId: flag.ruleId, message: flag.message, source: flag.source, sourceLabel: flag.sourceLabel, sourceUrl: flag.sourceUrl, criteria: rule?.criteria ?? [], raised: flag };
   if (!rule) return null;
   const drug = DRUG_LABELS[course.drug] ?? course.drug;
-  return { ruleId: rule.ruleId, message: rule.message.replaceAll("{drug}", drug), source: rule.source, criteria: rule.criteria, raised: null };
+  const primary = sourcesOfDefinition(rule, course.drug)[0]!;
+  return { ruleId: rule.ruleId, message: rule.message.replaceAll("{drug}", drug), source: rule.source, sourceLabel: primary.label, sourceUrl: primary.url, criteria: rule.criteria, raised: null };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildSummaryText } from "./summary-text";
-import { patientView, upadacitinibNonResponderEvaluation } from "./fixtures.test-helper";
+import { MEASURE_UP_URL, patientView, RINVOQ_LABEL_URL, upadacitinibNonResponderEvaluation } from "./fixtures.test-helper";
 
 describe("note summary", () => {
   it("leads with patient, current course and week, then checkpoints, labs and flags with their sources", () => {
@@ -18,7 +18,9 @@ describe("note summary", () => {
     expect(text).toContain("- abnormal (critical): Absolute neutrophil count 0.8");
     // A done requirement with an abnormal value lists that draw's values; one without stays a name.
     expect(text).toContain("- done: Baseline: CBC (2026-06-01: Hemoglobin 13.2 g/dL, ANC 0.8 x10*3/uL (abnormal: < 1 x10*3/uL), Platelets 210 x10*3/uL); Baseline: Liver enzymes (ALT, AST)\n");
-    expect(text).toContain("[warning] Not responded on upadacitinib at week 16. (rule upadacitinib.week-16.non-response; source: Measure Up 1/2 week 16)");
+    // Each flag cites its source label with the link in parentheses, abnormal results included.
+    expect(text).toContain(`[warning] Not responded on upadacitinib at week 16. (rule upadacitinib.week-16.non-response; source: Measure Up 1/2 (Guttman-Yassky et al., Lancet 2021) (${MEASURE_UP_URL}))`);
+    expect(text).toContain(`is below 1.0. (rule abnormal.anc-low; source: Rinvoq (upadacitinib) US Prescribing Information, section 5.8 (${RINVOQ_LABEL_URL}))`);
     expect(text).toContain("- dupilumab (Biologic): 2024-10-01 to 2025-01-01");
     expect(text).toContain("- Itch NRS: baseline 8 (2026-05-28), latest 6 (2026-09-20), 2 better");
     expect(text).not.toContain("CAUTION");
@@ -39,6 +41,13 @@ describe("note summary", () => {
     expect(text).toContain("- Week 24 (2026-10-20 to 2026-12-14): window open. EASI: no value in window");
     expect(text).not.toMatch(/- upadacitinib \(JAK/);
     expect(text).toContain("- Phototherapy: 2023-01-01 to 2023-03-01");
+  });
+
+  it("cites a flag without a link (stored before sources had links) by its citation text", () => {
+    const evaluation = upadacitinibNonResponderEvaluation();
+    evaluation.flags[0] = { ...evaluation.flags[0]!, sourceLabel: "", sourceUrl: "" };
+    const text = buildSummaryText(patientView(evaluation));
+    expect(text).toContain("(rule upadacitinib.week-16.non-response; source: Measure Up 1/2 primary endpoint at week 16)");
   });
 
   it("warns when the data is incomplete", () => {

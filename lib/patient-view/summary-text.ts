@@ -1,5 +1,5 @@
 /** The note-ready plain-text summary behind "Copy summary": short lines a clinician pastes into the chart. */
-import type { CourseEvaluation, PatientEvaluation } from "../clinical/types";
+import type { CourseEvaluation, Flag, PatientEvaluation } from "../clinical/types";
 import type { PatientViewResponse } from "../fhir/patient-record-types";
 import {
   CHECKPOINT_MEASURE_ORDER,
@@ -38,6 +38,11 @@ function doneLabText(l: LabRequirement): string {
     else byDate.set(r.date, [text]);
   }
   return `${label} (${[...byDate].map(([date, values]) => `${date}: ${values.join(", ")}`).join("; ")})`;
+}
+
+/** A flag's source as the note cites it: the label with its link in parentheses (the citation when there is no link). */
+function sourceText(f: Flag): string {
+  return f.sourceUrl ? `${f.sourceLabel} (${f.sourceUrl})` : f.source;
 }
 
 function courseLine(course: CourseEvaluation): string {
@@ -125,7 +130,7 @@ export function buildSummaryText(view: PatientViewResponse): string {
     if (attention.overdue.length > 0) lines.push(`- ${labStatusLabel("overdue")}: ${attention.overdue.map(labLine).join("; ")}`);
     if (attention.missing.length > 0) lines.push(`- ${labStatusLabel("missing")}: ${attention.missing.map(labLine).join("; ")}`);
     if (attention.due.length > 0) lines.push(`- ${labStatusLabel("due")}: ${attention.due.map(labLine).join("; ")}`);
-    for (const f of attention.abnormal) lines.push(`- abnormal (${f.severity}): ${f.message}`);
+    for (const f of attention.abnormal) lines.push(`- abnormal (${f.severity}): ${f.message} (rule ${f.ruleId}; source: ${sourceText(f)})`);
     if (done.length > 0) lines.push(`- done: ${done.map(doneLabText).join("; ")}`);
     if (current.course.labs.length === 0 && attention.abnormal.length === 0) lines.push("- no lab requirements for this drug");
   }
@@ -134,7 +139,7 @@ export function buildSummaryText(view: PatientViewResponse): string {
   if (flags.length > 0) {
     lines.push("");
     lines.push("Flags:");
-    for (const f of flags) lines.push(`- [${f.severity}] ${f.message} (rule ${f.ruleId}; source: ${f.source})`);
+    for (const f of flags) lines.push(`- [${f.severity}] ${f.message} (rule ${f.ruleId}; source: ${sourceText(f)})`);
   }
 
   // JAK courses are listed above with their checkpoints; the history adds the other therapy.

@@ -385,7 +385,7 @@ describe("6. not responded at week 16 and still on the same JAK 8 weeks later", 
 describe("7. abnormal safety lab without a repeat within 4 weeks", () => {
   const start = "2026-02-02";
   const lowAnc = "2026-04-01";
-  const ancFlag = (course = 0, resource = "Observation/anc-1"): Flag => ({ ruleId: "abnormal.anc-low", kind: "abnormal-lab", severity: "critical", message: "ANC low", source: "label", resource, course });
+  const ancFlag = (course = 0, resource = "Observation/anc-1"): Flag => ({ ruleId: "abnormal.anc-low", kind: "abnormal-lab", severity: "critical", message: "ANC low", source: "label", sourceLabel: "label", sourceUrl: "https://example.org/label", resource, course });
   const withLabs = (labResults: PatientFacts["labResults"], flags: Flag[] = [ancFlag()], asOf = AS_OF, courses = [courseOf("upadacitinib", start)]) =>
     compute("abnormal-lab-no-repeat", [patientOf("p1", courses, { flags, asOf, facts: { labResults, zosterVaccinations: [], prescribers: courses.map(() => null) } })]);
   const abnormal = { resource: "Observation/anc-1", lab: "anc" as const, date: lowAnc };
@@ -412,7 +412,7 @@ describe("7. abnormal safety lab without a repeat within 4 weeks", () => {
     expect(onlyCase(withLabs([abnormal], [ancFlag()], addDays(lowAnc, 27)))).toEqual(excludedFor("window-open"));
   });
   it("high-alt-repeated-by-an-ast-not-in-numerator", () => {
-    const flag: Flag = { ruleId: "abnormal.transaminase-high", kind: "abnormal-lab", severity: "warning", message: "ALT high", source: "label", resource: "Observation/alt-1", course: 0 };
+    const flag: Flag = { ruleId: "abnormal.transaminase-high", kind: "abnormal-lab", severity: "warning", message: "ALT high", source: "label", sourceLabel: "label", sourceUrl: "https://example.org/label", resource: "Observation/alt-1", course: 0 };
     const labs = [{ resource: "Observation/alt-1", lab: "alt" as const, date: lowAnc }, { resource: "Observation/ast-2", lab: "ast" as const, date: addDays(lowAnc, 14) }];
     expect(onlyCase(withLabs(labs, [flag]))).toEqual(IN_DENOMINATOR_ONLY);
   });

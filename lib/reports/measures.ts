@@ -13,6 +13,7 @@
  * - The evaluation date is the date the patient's evaluation was computed for (its asOf).
  * - Filters (source, drug, route, prescriber) apply to the case's course; the prescriber is the course's.
  */
+import { RULE_SOURCES } from "../clinical/sources";
 import type { Criterion, DrugId } from "../clinical/types";
 
 /** Bump when a measure's definition changes (as RULES_VERSION for the engine's rules). */
@@ -62,6 +63,14 @@ export type StratifierKind = "drug" | "requirement" | "symptom";
 export interface MeasureSource {
   kind: "reference" | "label" | "trial" | "guideline" | "publication";
   citation: string;
+  /** Where a reader can follow it (the engine's rule sources, lib/clinical/sources.ts). */
+  url?: string;
+}
+
+function sourceUrl(id: string): string {
+  const source = RULE_SOURCES[id];
+  if (!source) throw new Error(`measures: unknown rule source ${id}`);
+  return source.url;
 }
 
 export interface MeasureDefinition {
@@ -161,9 +170,9 @@ export const MEASURES: readonly MeasureDefinition[] = [
     stratifier: { by: "drug", description: "By the course's drug." },
     sources: [
       { kind: "reference", citation: `${REFERENCE} section 6 (Labs: baseline requirements per drug, 90-day and 365-day lookbacks to start + 3 days) and section 8 (baseline labs due until start + 3 days, then missing)` },
-      { kind: "label", citation: "Rinvoq US PI 2.1 and HCP monitoring page, EU SmPC 4.2/4.4" },
-      { kind: "label", citation: "Cibinqo US PI 2.1-2.2, EU/UK SmPC 4.2/4.4" },
-      { kind: "label", citation: "Olumiant EU SmPC 4.2/4.4" },
+      { kind: "label", citation: "Rinvoq US PI 2.1 and HCP monitoring page, EU SmPC 4.2/4.4", url: sourceUrl("rinvoq-us-pi-labs") },
+      { kind: "label", citation: "Cibinqo US PI 2.1-2.2, EU/UK SmPC 4.2/4.4", url: sourceUrl("cibinqo-us-pi-labs") },
+      { kind: "label", citation: "Olumiant EU SmPC 4.2/4.4", url: sourceUrl("olumiant-eu-smpc-4.4") },
     ],
   },
   {
@@ -191,9 +200,9 @@ export const MEASURES: readonly MeasureDefinition[] = [
     stratifier: { by: "requirement", description: "By requirement (week-4:cbc, week-12:lipids, periodic:liver, ...)." },
     sources: [
       { kind: "reference", citation: `${REFERENCE} section 6 (Labs: week-4 days 14-42, week-12 days 56-112, periodic) and section 8 (periodic labs every 84 days after day 112 with 28 days' grace)` },
-      { kind: "label", citation: "Cibinqo US PI 2.2 (CBC with platelets and lipids about 4 weeks after start)" },
-      { kind: "label", citation: "Rinvoq US PI 2.1 and HCP monitoring page (lipids about 12 weeks after start; CBC and liver enzymes periodically)" },
-      { kind: "label", citation: "Olumiant EU SmPC 4.4 (lipids 12 weeks after start)" },
+      { kind: "label", citation: "Cibinqo US PI 2.2 (CBC with platelets and lipids about 4 weeks after start)", url: sourceUrl("cibinqo-us-pi-labs") },
+      { kind: "label", citation: "Rinvoq US PI 2.1 and HCP monitoring page (lipids about 12 weeks after start; CBC and liver enzymes periodically)", url: sourceUrl("rinvoq-hcp-monitoring") },
+      { kind: "label", citation: "Olumiant EU SmPC 4.4 (lipids 12 weeks after start)", url: sourceUrl("olumiant-eu-smpc-4.4") },
     ],
   },
   {
@@ -219,9 +228,9 @@ export const MEASURES: readonly MeasureDefinition[] = [
     stratifier: { by: "drug", description: "By the course's drug." },
     sources: [
       { kind: "reference", citation: `${REFERENCE} section 4 (checkpoint windows) and section 6 (checkpoints per drug, trial endpoints)` },
-      { kind: "trial", citation: "TRuE-AD1/2: ruxolitinib cream primary endpoint at week 8" },
-      { kind: "trial", citation: "Measure Up 1/2: upadacitinib primary endpoint at week 16" },
-      { kind: "label", citation: "Opzelura US PI 2.1 (re-examine if no improvement within 8 weeks)" },
+      { kind: "trial", citation: "TRuE-AD1/2: ruxolitinib cream primary endpoint at week 8", url: sourceUrl("true-ad-2021") },
+      { kind: "trial", citation: "Measure Up 1/2: upadacitinib primary endpoint at week 16", url: sourceUrl("measure-up-2021") },
+      { kind: "label", citation: "Opzelura US PI 2.1 (re-examine if no improvement within 8 weeks)", url: sourceUrl("opzelura-us-pi-2.1") },
     ],
   },
   {
@@ -248,9 +257,9 @@ export const MEASURES: readonly MeasureDefinition[] = [
     stratifier: { by: "drug", description: "By the course's drug." },
     sources: [
       { kind: "reference", citation: `${REFERENCE} section 5 (EASI bands) and section 6 (trial endpoints)` },
-      { kind: "trial", citation: "Measure Up 1/2: EASI-75 at week 16, 70% / 80% and 60% / 73% on upadacitinib 15 / 30 mg" },
-      { kind: "trial", citation: "JADE MONO-1/2: EASI-75 at week 12, 40% / 63% and 44.5% / 61.0% on abrocitinib 100 / 200 mg" },
-      { kind: "trial", citation: "TRuE-AD1/2: ruxolitinib cream endpoints at week 8" },
+      { kind: "trial", citation: "Measure Up 1/2: EASI-75 at week 16, 70% / 80% and 60% / 73% on upadacitinib 15 / 30 mg", url: sourceUrl("measure-up-2021") },
+      { kind: "trial", citation: "JADE MONO-1/2: EASI-75 at week 12, 40% / 63% and 44.5% / 61.0% on abrocitinib 100 / 200 mg", url: sourceUrl("jade-mono-1-2020") },
+      { kind: "trial", citation: "TRuE-AD1/2: ruxolitinib cream endpoints at week 8", url: sourceUrl("true-ad-2021") },
     ],
   },
   {
@@ -281,9 +290,9 @@ export const MEASURES: readonly MeasureDefinition[] = [
     stratifier: { by: "symptom", description: "Itch at week 4; skin pain at week 2." },
     sources: [
       { kind: "reference", citation: `${REFERENCE} section 5 (criteria itch-4 and pain-3) and section 4 (diary weekly means)` },
-      { kind: "publication", citation: "Yosipovitch et al., BJD 2019: itch NRS improvement >= 4 points with baseline >= 4" },
-      { kind: "publication", citation: "Silverberg et al., Arch Dermatol Res 2021: skin-pain MCID 2.2-2.9 points; 2026 upadacitinib skin-pain analysis (3 points)" },
-      { kind: "trial", citation: "TRuE-AD1/2: itch NRS4 at week 2 about 33%" },
+      { kind: "publication", citation: "Yosipovitch et al., BJD 2019: itch NRS improvement >= 4 points with baseline >= 4", url: sourceUrl("yosipovitch-2019") },
+      { kind: "publication", citation: "Silverberg et al., Arch Dermatol Res 2021: skin-pain MCID 2.2-2.9 points; 2026 upadacitinib skin-pain analysis (3 points)", url: sourceUrl("silverberg-skin-pain-2021") },
+      { kind: "trial", citation: "TRuE-AD1/2: itch NRS4 at week 2 about 33%", url: sourceUrl("true-ad-2021") },
     ],
   },
   {
@@ -307,9 +316,9 @@ export const MEASURES: readonly MeasureDefinition[] = [
     stratifier: { by: "drug", description: "By the course's drug." },
     sources: [
       { kind: "reference", citation: `${REFERENCE} section 6 (week-16 non-response: warning) and section 8 (a switch ends the earlier course)` },
-      { kind: "label", citation: "Rinvoq EU SmPC 4.2 (consider stopping without benefit after 12 weeks)" },
-      { kind: "label", citation: "Cibinqo EU/UK SmPC 4.2 (consider stopping without benefit at 24 weeks)" },
-      { kind: "trial", citation: "Measure Up 1/2: primary endpoint at week 16" },
+      { kind: "label", citation: "Rinvoq EU SmPC 4.2 (consider stopping without benefit after 12 weeks)", url: sourceUrl("rinvoq-eu-smpc-4.2") },
+      { kind: "label", citation: "Cibinqo EU/UK SmPC 4.2 (consider stopping without benefit at 24 weeks)", url: sourceUrl("cibinqo-eu-smpc-4.2") },
+      { kind: "trial", citation: "Measure Up 1/2: primary endpoint at week 16", url: sourceUrl("measure-up-2021") },
     ],
   },
   {
@@ -333,9 +342,9 @@ export const MEASURES: readonly MeasureDefinition[] = [
     stratifier: { by: "drug", description: "By the course's drug." },
     sources: [
       { kind: "reference", citation: `${REFERENCE} section 6 (abnormal results: thresholds, interrupt or discontinue per label)` },
-      { kind: "label", citation: "Rinvoq US PI 2.1, EU SmPC 4.2/4.4 (interrupt for low ANC, ALC or haemoglobin)" },
-      { kind: "label", citation: "Cibinqo US PI 2.1-2.2, EU/UK SmPC 4.2/4.4 (platelet thresholds)" },
-      { kind: "label", citation: "Olumiant EU SmPC 4.2/4.4" },
+      { kind: "label", citation: "Rinvoq US PI 2.1, EU SmPC 4.2/4.4 (interrupt for low ANC, ALC or haemoglobin)", url: sourceUrl("rinvoq-us-pi-labs") },
+      { kind: "label", citation: "Cibinqo US PI 2.1-2.2, EU/UK SmPC 4.2/4.4 (platelet thresholds)", url: sourceUrl("cibinqo-us-pi-labs") },
+      { kind: "label", citation: "Olumiant EU SmPC 4.2/4.4", url: sourceUrl("olumiant-eu-smpc-4.2") },
     ],
   },
   {
@@ -357,7 +366,7 @@ export const MEASURES: readonly MeasureDefinition[] = [
     stratifier: { by: "drug", description: "By the course's drug." },
     sources: [
       { kind: "reference", citation: `${REFERENCE} section 6 (Vaccination) and section 8 (vaccination flags apply to oral courses)` },
-      { kind: "label", citation: "Rinvoq EU SmPC 4.4, Cibinqo EU/UK SmPC 4.4, Olumiant EU SmPC 4.4 (vaccinations before starting; no live vaccines during treatment)" },
+      { kind: "label", citation: "Rinvoq EU SmPC 4.4, Cibinqo EU/UK SmPC 4.4, Olumiant EU SmPC 4.4 (vaccinations before starting; no live vaccines during treatment)", url: sourceUrl("rinvoq-eu-smpc-4.4") },
     ],
   },
 ];

@@ -17,7 +17,10 @@ export interface CheckpointRule {
   ruleId: string;
   kind: "non-response" | "early-signal";
   message: string;
+  /** One-line citation naming the label section or trial. */
   source: string;
+  /** RULE_SOURCES ids (lib/clinical/sources.ts), primary first. */
+  sources: string[];
 }
 
 export interface DrugRules {
@@ -36,6 +39,8 @@ export interface DrugRules {
   /** TB screening is "consider" only: an info flag when absent, no requirement (ruxolitinib cream). */
   tbScreenConsider: boolean;
   source: string;
+  /** RULE_SOURCES ids of the drug's labels, primary first: the fallback for a rule without its own. */
+  sources: string[];
 }
 
 export interface RuleDefinition {
@@ -44,7 +49,12 @@ export interface RuleDefinition {
   severity: Severity;
   /** One sentence; {placeholders} are filled from the finding. */
   message: string;
+  /** One-line citation naming the label section, trial or guideline. */
   source: string;
+  /** RULE_SOURCES ids (lib/clinical/sources.ts), primary first. */
+  sources: string[];
+  /** A rule shared by several drugs leads with the drug's own label for that drug's flags. */
+  sourcesByDrug?: Partial<Record<DrugId, string[]>>;
 }
 
 export interface RuleSet {

@@ -20,7 +20,7 @@ export function CheckpointRuleCell({ rule }: { rule: CheckpointRuleText }) {
         </p>
       ) : null}
       {!rule.raised ? <p className="text-xs text-slate-600">If none is met by the window&apos;s end: {rule.message}</p> : null}
-      <RuleCitation ruleId={rule.ruleId} source={rule.source} />
+      <RuleCitation ruleId={rule.ruleId} source={rule.source} sourceLabel={rule.sourceLabel} sourceUrl={rule.sourceUrl} />
     </div>
   );
 }

@@ -15,7 +15,7 @@ export function FlagList({ flags, label }: { flags: Flag[]; label: string }) {
             <span className="text-xs font-semibold uppercase tracking-wide text-slate-600">{flagKindLabel(flag.kind)}</span>
           </div>
           <p className="mt-1 text-sm text-slate-900">{flag.message}</p>
-          <RuleCitation ruleId={flag.ruleId} source={flag.source} />
+          <RuleCitation ruleId={flag.ruleId} source={flag.source} sourceLabel={flag.sourceLabel} sourceUrl={flag.sourceUrl} />
           {flag.resource ? <p className="text-xs text-slate-600">Triggered by {flag.resource}</p> : null}
         </li>
       ))}

@@ -22,7 +22,7 @@ export function LabAttentionCard({ course, flags, courseIndex }: { course: Cours
               <SeverityBadge severity={f.severity} />
               <div className="text-slate-900">
                 {f.message}
-                <RuleCitation ruleId={f.ruleId} source={f.source} />
+                <RuleCitation ruleId={f.ruleId} source={f.source} sourceLabel={f.sourceLabel} sourceUrl={f.sourceUrl} />
               </div>
             </li>
           ))}

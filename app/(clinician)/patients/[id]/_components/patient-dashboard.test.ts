@@ -1,7 +1,7 @@
 import { createElement } from "react";
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
-import { patientView, upadacitinibNonResponderEvaluation } from "@/lib/patient-view/fixtures.test-helper";
+import { MEASURE_UP_URL, patientView, RINVOQ_LABEL_URL, upadacitinibNonResponderEvaluation } from "@/lib/patient-view/fixtures.test-helper";
 import { PatientViewRequestError } from "@/lib/patient-view/patient-view-query";
 import { PatientDashboard } from "./patient-dashboard";
 import { PatientViewError } from "./patient-view-error";
@@ -49,7 +49,7 @@ describe("patient dashboard", () => {
     const checkpoints = sectionText(html, "checkpoints");
     expect(checkpoints).toContain("not responded");
     expect(checkpoints).toContain("upadacitinib.week-16.non-response");
-    expect(checkpoints).toContain("Measure Up 1/2 week 16");
+    expect(checkpoints).toContain("Measure Up 1/2 (Guttman-Yassky et al., Lancet 2021)");
     expect(checkpoints).toContain("upadacitinib.week-2.early-signal");
     const labs = sectionText(html, "safety-labs");
     expect(labs).toContain("overdue");
@@ -60,6 +60,31 @@ describe("patient dashboard", () => {
     expect(labs).toContain("No baseline TB screen on record.");
     expect(labs).toContain("labs.baseline-missing");
     expect(sectionText(html, "current-course")).toContain("abnormal.anc-low");
+  });
+
+  it("links each flag's source label to its page in a new tab, with the citation as its title", () => {
+    const html = render();
+    const links = [...html.matchAll(/<a [^>]*data-testid="rule-source"[^>]*>(.*?)<\/a>/g)];
+    expect(links.length).toBeGreaterThanOrEqual(3);
+    for (const [tag] of links) {
+      expect(tag).toContain('target="_blank"');
+      expect(tag).toContain('rel="noopener noreferrer"');
+      expect(tag).toMatch(/href="https:\/\//);
+    }
+    const measureUp = links.find(([, text]) => text!.startsWith("Measure Up 1/2 (Guttman-Yassky et al., Lancet 2021)"));
+    expect(measureUp?.[0]).toContain(`href="${MEASURE_UP_URL}"`);
+    expect(measureUp?.[0]).toContain('title="Measure Up 1/2 primary endpoint at week 16"');
+    const labs = html.slice(html.indexOf('<section id="safety-labs"'), html.indexOf("</section>", html.indexOf('<section id="safety-labs"')));
+    expect(labs).toContain(`href="${RINVOQ_LABEL_URL}"`);
+    expect(labs).toContain("Rinvoq (upadacitinib) US Prescribing Information, section 5.1");
+  });
+
+  it("shows a flag stored without a link by its citation text, with no empty link", () => {
+    const evaluation = upadacitinibNonResponderEvaluation();
+    evaluation.flags[1] = { ...evaluation.flags[1]!, sourceLabel: "", sourceUrl: "" };
+    const labs = sectionText(render(patientView(evaluation)), "safety-labs");
+    expect(labs).toContain("Rinvoq US Prescribing Information sections 2 and 5.1");
+    expect(render(patientView(evaluation))).not.toContain('href=""');
   });
 
   it("shows each satisfying value with unit and date, and an abnormal one with symbol, words, threshold and rule", () => {
@@ -94,7 +119,10 @@ describe("patient dashboard", () => {
 
   it("folds the flags of earlier courses away from the current course's flags", () => {
     const evaluation = upadacitinibNonResponderEvaluation();
-    evaluation.flags.push({ ruleId: "abrocitinib.week-12.non-response", kind: "non-response", severity: "info", message: "Not responded on abrocitinib at week 12.", source: "Cibinqo US PI 2.2", course: 0, week: 12 });
+    evaluation.flags.push({
+      ruleId: "abrocitinib.week-12.non-response", kind: "non-response", severity: "info", message: "Not responded on abrocitinib at week 12.", source: "Cibinqo US Prescribing Information section 2.2", course: 0, week: 12,
+      sourceLabel: "Cibinqo (abrocitinib) US Prescribing Information, section 2.2", sourceUrl: "https://dailymed.nlm.nih.gov/dailymed/drugInfo.cfm?setid=16c12a56-4550-414b-ac9d-b785b41fea6b",
+    });
     const html = render(patientView(evaluation));
     const flags = sectionText(html, "flags");
     expect(flags).toContain("Flags from earlier JAK courses (1)");

@@ -80,13 +80,13 @@ export function SafetyLabChecklist({ course, courseIndex, flags }: { course: Cou
                       {statusFlags.map((f, i) => (
                         <div key={`${f.ruleId}-${i}`} className="mt-1">
                           <p className="text-slate-800">{f.message}</p>
-                          <RuleCitation ruleId={f.ruleId} source={f.source} />
+                          <RuleCitation ruleId={f.ruleId} source={f.source} sourceLabel={f.sourceLabel} sourceUrl={f.sourceUrl} />
                         </div>
                       ))}
                       {abnormalHere.map((f, i) => (
                         <div key={`${f.ruleId}-${i}`} className="mt-1">
                           <p className="font-semibold text-status-critical">{f.message}</p>
-                          <RuleCitation ruleId={f.ruleId} source={f.source} />
+                          <RuleCitation ruleId={f.ruleId} source={f.source} sourceLabel={f.sourceLabel} sourceUrl={f.sourceUrl} />
                         </div>
                       ))}
                     </td>

@@ -69,6 +69,11 @@ export function demoSyncSources(fhirBase: string, privateJwk: JWK): string {
   return JSON.stringify([{ id: DEMO_SOURCE_ID, name: "Sandbox EHR", fhirBase, clientId: BULK_CLIENT_ID, groupId: "jak-panel", exportLevel: "group", privateJwk }]);
 }
 
+/** CDS_CLIENTS for the demo: the sandbox EHR, trusted by its origin (the JWT iss) and its CDS client JWKS. */
+export function demoCdsClients(sandboxOrigin: string, jwksUrl: string): string {
+  return JSON.stringify([{ iss: sandboxOrigin, jwksUrl }]);
+}
+
 /** One line for the console: resources by type and patients evaluated. */
 export function describeFirstSync(sync: FirstSync): string {
   const counts = sync.counts;
@@ -93,6 +98,8 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
     port: options.sandboxPort,
     cohort: { patients: options.patients ?? 60, seed: options.seed ?? 42, ...(options.asOf ? { asOf: options.asOf } : {}) },
     appLaunchUrl: `${appUrl}/launch`,
+    // The sandbox calls the app's CDS Hooks service as an EHR would, signing with its own key pair.
+    cdsServiceBase: `${appUrl}/cds-services`,
     clients: [{ clientId: BULK_CLIENT_ID, name: "Eczema JAK Monitor (bulk sync)", jwks: keys.publicJwks, redirectUriPrefixes: [] }],
   });
   let app: AppServer | undefined;
@@ -106,6 +113,8 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
         APP_BASE_URL: appUrl,
         SMART_ALLOWED_ISSUERS: sandbox.fhirBase,
         SYNC_SOURCES: demoSyncSources(sandbox.fhirBase, keys.privateJwk),
+        CDS_CLIENTS: demoCdsClients(sandbox.origin, sandbox.cdsClient.jwksUrl),
+        CDS_SERVICE_BASE_URL: appUrl,
         ...(options.dataDir ? { EJM_DATA_DIR: options.dataDir } : {}),
         ...(options.asOf ? { CLINIC_AS_OF: options.asOf } : {}),
       },

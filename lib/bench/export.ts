@@ -42,7 +42,8 @@ async function copyTables(fromUrl: string, toUrl: string): Promise<void> {
   await withClient(fromUrl, (source) =>
     withClient(toUrl, async (target) => {
       for (const [table] of [["sources"], ...TABLES]) {
-        await pipeline(source.query(copyTo(`COPY ${table} TO STDOUT`)), target.query(copyFrom(`COPY ${table} FROM STDIN`)));
+        // COPY (SELECT ..): a partitioned table cannot be copied from directly.
+        await pipeline(source.query(copyTo(`COPY (SELECT * FROM ${table}) TO STDOUT`)), target.query(copyFrom(`COPY ${table} FROM STDIN`)));
       }
     }),
   );

@@ -20,6 +20,14 @@ const SECTIONS: SectionSpec[] = [
     placeholders: [{ figure: "patient view: launch to first content (3 years of data), median", target: "< 800 ms" }],
   },
   {
+    file: "cds.ts",
+    exportName: "benchCds",
+    placeholders: [
+      { figure: "CDS Hooks patient-view with full prefetch, p50 / p95", target: "p95 < 100 ms" },
+      { figure: "CDS Hooks patient-view without prefetch (the service fetches from the sandbox), p50 / p95", target: "p95 < 800 ms" },
+    ],
+  },
+  {
     file: "engine.ts",
     exportName: "benchEngine",
     placeholders: [{ figure: "engine: evaluate 10,000 patients (~1.2 M observations), one core", target: "< 3 s" }],

@@ -456,6 +456,18 @@ ${hidden}
     };
   }
 
+  /**
+   * Issues an access token without an authorize step: the EHR handing a CDS service its `fhirAuthorization`
+   * (CDS Hooks 2.0). The FHIR API enforces it like any other token (scopes, patient compartment, expiry).
+   */
+  issueAccessToken(
+    grant: { clientId: string; scopes: string[]; patientId?: string; practitionerId?: string },
+    lifetimeSeconds: number,
+  ): { access_token: string; token_type: "Bearer"; expires_in: number; scope: string } {
+    const accessToken = this.storeAccessToken(grant, lifetimeSeconds);
+    return { access_token: accessToken, token_type: "Bearer", expires_in: lifetimeSeconds, scope: grant.scopes.join(" ") };
+  }
+
   private storeAccessToken(
     grant: { clientId: string; scopes: string[]; practitionerId?: string; patientId?: string },
     advertisedSeconds: number,

@@ -10,6 +10,8 @@ export interface LauncherOptions {
   fhirBase: string;
   /** The app's launch URL; the launcher's "current" value can be overridden per request with ?launch_url=. */
   appLaunchUrl: string;
+  /** The CDS Hooks views (per-patient "Open chart" and "Order a JAK inhibitor"); shown when a service is registered. */
+  cds?: { pagesPath: string; serviceBase: string | undefined; jwksUrl: string };
 }
 
 /**
@@ -68,20 +70,30 @@ export class Launcher {
 <td><label for="${inputId}">${escapeHtml(practitioner.name)}</label></td><td><span class="role">${escapeHtml(practitioner.role ?? "no app role")}</span></td></tr>`;
       })
       .join("\n");
+    const cds = this.options.cds?.serviceBase ? this.options.cds : undefined;
     const patientRows = patients
       .map((patient, index) => {
         const checked = patient.id === selectedPatient;
         const inputId = `patient-${index}`;
         const age = ageInYears(patient.birthDate, today);
+        // The chosen practitioner's radio goes along: the CDS views call the hooks as that user.
+        const cdsButtons = cds
+          ? `<td><button type="submit" formaction="${cds.pagesPath}/chart" name="cds_patient" value="${escapeHtml(patient.id)}" aria-label="Open chart: ${escapeHtml(patient.name)}">Open chart</button>
+<button type="submit" formaction="${cds.pagesPath}/order" name="cds_patient" value="${escapeHtml(patient.id)}" aria-label="Order a JAK inhibitor: ${escapeHtml(patient.name)}">Order a JAK inhibitor</button></td>`
+          : "";
         return `<tr><td><input type="radio" name="patient" id="${inputId}" value="${escapeHtml(patient.id)}"${checked ? " checked" : ""}></td>
-<td><label for="${inputId}">${escapeHtml(patient.name)}</label></td><td>${age ?? "?"}</td><td>${escapeHtml(patient.gender ?? "")}</td><td>${escapeHtml(patient.currentJakDrug ?? "none")}</td></tr>`;
+<td><label for="${inputId}">${escapeHtml(patient.name)}</label></td><td>${age ?? "?"}</td><td>${escapeHtml(patient.gender ?? "")}</td><td>${escapeHtml(patient.currentJakDrug ?? "none")}</td>${cdsButtons}</tr>`;
       })
       .join("\n");
     const launchUrl = this.launchUrl(params);
     const body = `<h1>Sandbox EHR launcher</h1>
 <p>This page plays the EHR. Choose who is signed in and, for an <strong>EHR launch</strong>, the open patient chart; the app at
 <code>${escapeHtml(launchUrl)}</code> is opened with <code>iss=${escapeHtml(fhirBase)}</code>.
-A <strong>Standalone launch</strong> opens the app with no patient: for clinic leads and quality analysts.</p>
+A <strong>Standalone launch</strong> opens the app with no patient: for clinic leads and quality analysts.${
+      cds
+        ? ` <strong>Open chart</strong> and <strong>Order a JAK inhibitor</strong> call the CDS Hooks service (patient-view, order-sign) as the chosen practitioner and show its cards.`
+        : ""
+    }</p>
 ${error ? `<p role="alert" class="banner">${escapeHtml(error)}</p>` : ""}
 <form method="get" action="${this.path}/launch">
 ${params.get("launch_url") ? `<input type="hidden" name="launch_url" value="${escapeHtml(launchUrl)}">` : ""}
@@ -94,15 +106,20 @@ ${practitionerRows || '<tr><td colspan="3">No practitioners loaded.</td></tr>'}
 <button type="submit" name="mode" value="ehr">EHR launch with the chosen patient</button>
 </div>
 <fieldset><legend>2. Patient chart (EHR launch only)</legend>
-<table><thead><tr><th></th><th>Name</th><th>Age</th><th>Sex</th><th>Current JAK inhibitor</th></tr></thead><tbody>
-${patientRows || '<tr><td colspan="5">No patients loaded.</td></tr>'}
+<table><thead><tr><th></th><th>Name</th><th>Age</th><th>Sex</th><th>Current JAK inhibitor</th>${cds ? "<th>CDS Hooks</th>" : ""}</tr></thead><tbody>
+${patientRows || `<tr><td colspan="${cds ? 6 : 5}">No patients loaded.</td></tr>`}
 </tbody></table></fieldset>
 <div><button type="submit" name="mode" value="ehr">EHR launch with the chosen patient</button></div>
 </form>
 <h2>For developers</h2>
 <ul><li>FHIR base (iss): <code>${escapeHtml(fhirBase)}</code></li>
 <li>SMART configuration: <a href="${escapeHtml(fhirBase)}/.well-known/smart-configuration"><code>${escapeHtml(fhirBase)}/.well-known/smart-configuration</code></a></li>
-<li>Preselect and go: <code>${this.path}?practitioner=ID&amp;patient=ID&amp;mode=ehr&amp;go=1</code></li></ul>`;
+<li>Preselect and go: <code>${this.path}?practitioner=ID&amp;patient=ID&amp;mode=ehr&amp;go=1</code></li>
+${
+  cds
+    ? `<li>CDS service (discovery): <code>${escapeHtml(cds.serviceBase ?? "")}</code>; this EHR's CDS client keys (JWKS): <a href="${escapeHtml(cds.jwksUrl)}"><code>${escapeHtml(cds.jwksUrl)}</code></a></li>`
+    : "<li>No CDS Hooks service registered (start the sandbox with <code>cdsServiceBase</code>).</li>"
+}</ul>`;
     sendHtml(res, error ? 400 : 200, page("Sandbox EHR launcher", body));
   }
 }

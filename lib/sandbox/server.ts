@@ -3,7 +3,10 @@ import type { AddressInfo } from "node:net";
 import type { Resource } from "@medplum/fhirtypes";
 import { AuthServer } from "./auth";
 import { BulkExportService } from "./bulk";
+import { CDS_CLIENT_JWKS_PATH, CdsClient } from "./cds-client";
+import { CdsPages } from "./cds-pages";
 import { ClientRegistry, defaultClients, mergeClients, type SandboxClient } from "./clients";
+import { DEFAULT_AS_OF } from "./cohort/index";
 import { FaultInjector, type FaultConfig } from "./faults";
 import { FhirApi } from "./fhir-api";
 import { sandboxFixtureResources } from "./fixtures";
@@ -36,12 +39,19 @@ export interface SandboxOptions {
   bulkMinJobMs?: number;
   /** False plays a server without Bulk Data: no export operation in the CapabilityStatement, $export answers 404. Default true. */
   bulkExport?: boolean;
+  /**
+   * The CDS Hooks service the sandbox calls as an EHR, e.g. the app's `${appUrl}/cds-services`. The sandbox signs
+   * its calls with a key pair made at start (JWKS at /cds-client/jwks.json, iss = the sandbox origin).
+   */
+  cdsServiceBase?: string;
 }
 
 export interface RunningSandbox {
   origin: string;
   fhirBase: string;
   launcherUrl: string;
+  /** The sandbox as a CDS Hooks client (its JWKS URL, signed hook calls, feedback). */
+  cdsClient: CdsClient;
   /** Number of resources loaded at start. */
   resourceCount: number;
   setFaults(faults: FaultConfig): void;
@@ -98,7 +108,28 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     await auth.init();
     const bulk = new BulkExportService({ repo, auth, origin, faults, minJobDurationMs: options.bulkMinJobMs });
     const fhirApi = new FhirApi({ repo, auth, bulk, fhirBase, basePath: FHIR_BASE_PATH, bulkExport: options.bulkExport });
-    const launcher = new Launcher({ repo, auth, fhirBase, appLaunchUrl: options.appLaunchUrl ?? "http://localhost:3000/launch" });
+    const cdsClient = await CdsClient.create({
+      serviceBase: options.cdsServiceBase,
+      origin,
+      fhirBase,
+      repo,
+      issueAccessToken: (grant, lifetimeSeconds) => auth.issueAccessToken(grant, lifetimeSeconds),
+    });
+    const launcher = new Launcher({
+      repo,
+      auth,
+      fhirBase,
+      appLaunchUrl: options.appLaunchUrl ?? "http://localhost:3000/launch",
+      cds: { pagesPath: "/cds", serviceBase: cdsClient.serviceBase, jwksUrl: cdsClient.jwksUrl },
+    });
+    // Draft orders are written on the cohort's "today" (the app pins the same date in the demo).
+    const cohortToday = options.cohort && !("dir" in options.cohort) ? (options.cohort.asOf ?? DEFAULT_AS_OF) : undefined;
+    const cdsPages = new CdsPages({
+      repo,
+      client: cdsClient,
+      launcherPath: launcher.path,
+      today: () => cohortToday ?? new Date().toISOString().slice(0, 10),
+    });
 
     handler = async (req, res, url) => {
       const path = url.pathname;
@@ -135,6 +166,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       if (path === auth.introspectPath && req.method === "POST") return auth.handleIntrospect(req, res);
       if (path === auth.jwksPath) return sendJson(res, 200, auth.jwks());
       if (path === launcher.path || path.startsWith(`${launcher.path}/`)) return launcher.handle(req, res, url);
+      if (path === CDS_CLIENT_JWKS_PATH) return sendJson(res, 200, cdsClient.jwks());
+      if (path.startsWith(`${cdsPages.path}/`)) return cdsPages.handle(req, res, url);
       if (path === "/smart-style.json") return sendJson(res, 200, SMART_STYLE);
       if (path === "/" ) return redirect(res, launcher.path);
       sendOutcome(res, 404, "Not found");
@@ -144,6 +177,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       origin,
       fhirBase,
       launcherUrl: `${origin}${launcher.path}`,
+      cdsClient,
       resourceCount,
       setFaults: (config) => faults.set(config),
       createLaunch: (practitionerId, patientId) => auth.createLaunch(practitionerId, patientId),
@@ -158,7 +192,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
 }
 
 function isCorsPath(path: string): boolean {
-  return path.startsWith(`${FHIR_BASE_PATH}/`) || path === FHIR_BASE_PATH || path.startsWith("/bulk/") || path === "/auth/token" || path === "/auth/jwks";
+  return path.startsWith(`${FHIR_BASE_PATH}/`) || path === FHIR_BASE_PATH || path.startsWith("/bulk/") || path === "/auth/token" || path === "/auth/jwks" || path === CDS_CLIENT_JWKS_PATH;
 }
 
 async function adminFaults(req: IncomingMessage, res: ServerResponse, faults: FaultInjector): Promise<void> {

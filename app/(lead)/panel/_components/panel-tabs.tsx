@@ -8,6 +8,7 @@ const TABS = [
   { href: "/panel/worklist", label: "Worklist", current: (p: string) => p.startsWith("/panel/worklist") || p.startsWith("/panel/patients") },
   { href: "/panel/sync", label: "Sync", current: (p: string) => p.startsWith("/panel/sync") },
   { href: "/panel/codes", label: "Code coverage", current: (p: string) => p.startsWith("/panel/codes") },
+  { href: "/panel/cds", label: "CDS cards", current: (p: string) => p.startsWith("/panel/cds") },
 ] as const;
 
 /** The panel's title: the page's h1, except on a patient's page, where the patient's name is the h1. */

@@ -14,6 +14,7 @@ const { values: flags } = parseArgs({
     "as-of": { type: "string" },
     "cohort-dir": { type: "string" },
     "app-launch-url": { type: "string" },
+    "cds-service-base": { type: "string" },
     "clients-file": { type: "string" },
     faults: { type: "string" },
     fixture: { type: "boolean" },
@@ -23,8 +24,9 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   console.log(`Usage: npm run sandbox -- [--port 4100] [--host 127.0.0.1] [--patients 60] [--seed 42] [--as-of YYYY-MM-DD]
-       [--cohort-dir DIR] [--fixture] [--app-launch-url URL] [--clients-file FILE] [--faults JSON]
+       [--cohort-dir DIR] [--fixture] [--app-launch-url URL] [--cds-service-base URL] [--clients-file FILE] [--faults JSON]
 Environment: PORT, SANDBOX_HOST, SANDBOX_PATIENTS, SANDBOX_SEED, SANDBOX_AS_OF, SANDBOX_COHORT_DIR, SANDBOX_APP_LAUNCH_URL,
+  SANDBOX_CDS_SERVICE_BASE (the app's {base}/cds-services: the launcher's Open chart and Order views call it),
   SANDBOX_CLIENTS_FILE, SANDBOX_APP_CLIENT_SECRET, SANDBOX_APP_REDIRECT_PREFIXES, SANDBOX_BULK_JWKS,
   SANDBOX_BULK_JWKS_URL, SANDBOX_BULK_JWKS_FILE, SANDBOX_FAULTS (JSON), SANDBOX_TOKEN_LIFETIME_SECONDS`);
   process.exit(0);
@@ -51,6 +53,7 @@ const sandbox = await startSandbox({
   ...(flags.fixture ? {} : { cohort: cohortDir ? { dir: cohortDir } : { patients, seed, ...(asOf ? { asOf } : {}) } }),
   clients,
   appLaunchUrl: flags["app-launch-url"] ?? env.SANDBOX_APP_LAUNCH_URL ?? "http://localhost:3000/launch",
+  cdsServiceBase: flags["cds-service-base"] ?? env.SANDBOX_CDS_SERVICE_BASE ?? "http://localhost:3000/cds-services",
   ...(faults ? { faults } : {}),
   ...(env.SANDBOX_TOKEN_LIFETIME_SECONDS ? { tokenLifetimeSeconds: Number(env.SANDBOX_TOKEN_LIFETIME_SECONDS) } : {}),
 });
@@ -60,6 +63,7 @@ console.log(`Sandbox EHR ready in ${Date.now() - started} ms (${sandbox.resource
   FHIR base (iss):     ${sandbox.fhirBase}
   SMART configuration: ${sandbox.fhirBase}/.well-known/smart-configuration
   Fault control:       POST ${sandbox.origin}/admin/faults (loopback only)
+  CDS client JWKS:     ${sandbox.origin}/cds-client/jwks.json (register it with the app: CDS_CLIENTS)
   Clients:             ${clients.map((client) => client.clientId).join(", ")}
 Press Ctrl+C to stop.`);
 

@@ -9,17 +9,15 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { pipeline } from "node:stream/promises";
-import pg from "pg";
-import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import { progress } from "./cleanup";
+import { copyRows, replicate, withClient, type PatientTable } from "./pg-copy";
 import type { ExportServeInput, ExportServeOutput } from "./export-serve";
 import { BENCH_SOURCE, ensureEvaluated, fmt, FULL_SCALE } from "./pg-fixture";
 import type { BenchRow } from "./types";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const DATABASE = "bench_reports";
-const TABLES: Array<[table: string, idColumn: string]> = [
+const TABLES: PatientTable[] = [
   ["evaluations", "patient_id"],
   ["report_cases", "patient_id"],
   ["report_notes", "patient_id"],
@@ -27,43 +25,6 @@ const TABLES: Array<[table: string, idColumn: string]> = [
 const API_TARGET_P95_MS = 200;
 const CSV_TARGET_SECONDS = 10;
 const CSV_TARGET_MB = 300;
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function copyTables(fromUrl: string, toUrl: string): Promise<void> {
-  await withClient(fromUrl, (source) =>
-    withClient(toUrl, async (target) => {
-      for (const [table] of [["sources"], ...TABLES]) {
-        // COPY (SELECT ..): a partitioned table cannot be copied from directly.
-        await pipeline(source.query(copyTo(`COPY (SELECT * FROM ${table}) TO STDOUT`)), target.query(copyFrom(`COPY ${table} FROM STDIN`)));
-      }
-    }),
-  );
-}
-
-/** Adds `copies` copies of every row under new patient ids (id + "~c<k>"). */
-async function replicate(url: string, copies: number): Promise<void> {
-  await withClient(url, async (client) => {
-    for (const [table, idColumn] of TABLES) {
-      const { rows } = await client.query<{ column_name: string }>(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
-        [table],
-      );
-      const columns = rows.map((r) => client.escapeIdentifier(r.column_name));
-      const select = rows.map((r) => (r.column_name === idColumn ? `${client.escapeIdentifier(idColumn)} || '~c' || k` : client.escapeIdentifier(r.column_name)));
-      await client.query(`INSERT INTO ${table} (${columns.join(", ")}) SELECT ${select.join(", ")} FROM ${table} CROSS JOIN generate_series(1, $1::int) AS k`, [copies]);
-    }
-    await client.query("VACUUM ANALYZE");
-  });
-}
 
 async function serveInChild(input: ExportServeInput): Promise<ExportServeOutput> {
   const child = spawn(process.execPath, ["--expose-gc", path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "lib/bench/export-serve.ts"), JSON.stringify(input)], {
@@ -95,10 +56,10 @@ export async function benchExport(): Promise<BenchRow[]> {
   const url = await db.createDatabase(DATABASE);
   const dir = await mkdtemp(path.join(os.tmpdir(), "ejm-bench-export-"));
   try {
-    await copyTables(db.url, url);
+    await copyRows(db.url, url, ["sources", ...TABLES.map(([table]) => table)]);
     const copies = Math.max(0, Math.ceil(FULL_SCALE / evaluated) - 1);
     if (copies > 0) progress(`reports: copying the rows ${copies} times under new ids`);
-    await replicate(url, copies);
+    await replicate(url, TABLES, copies);
     const patients = await withClient(url, async (c) => Number((await c.query<{ n: string }>("SELECT count(*) AS n FROM evaluations")).rows[0]?.n));
     const how = copies > 0 ? `${fmt(evaluated)} evaluated cohort patients' rows plus ${copies} copies under new ids` : `${fmt(evaluated)} evaluated cohort patients`;
 

@@ -8,10 +8,8 @@
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { pipeline } from "node:stream/promises";
-import pg from "pg";
-import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import { progress } from "./cleanup";
+import { copyRows, replicate, withClient, type PatientTable } from "./pg-copy";
 import type { ServeInput, ServeOutput, Timed } from "./panel-serve";
 import { BENCH_SOURCE, ensureEvaluated, fmt, FULL_SCALE } from "./pg-fixture";
 import type { BenchRow } from "./types";
@@ -26,7 +24,7 @@ const REQUESTS = { summary: 200, worklist: 300, charts: 200 };
 const WARMUP = 10;
 
 /** Tables the panel reads (and patients, for completeness), with their patient id column. */
-const TABLES: Array<[table: string, idColumn: string]> = [
+const TABLES: PatientTable[] = [
   ["evaluations", "patient_id"],
   ["evaluation_checkpoints", "patient_id"],
   ["evaluation_labs", "patient_id"],
@@ -34,53 +32,17 @@ const TABLES: Array<[table: string, idColumn: string]> = [
   ["patients", "id"],
 ];
 
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
 /** Copies the rows of the bench source's patients with ids in (after, upTo] from the main database. */
 async function copyPatients(fromUrl: string, toUrl: string, after: string, upTo: string): Promise<void> {
-  await withClient(fromUrl, (source) =>
-    withClient(toUrl, async (target) => {
-      for (const [table, idColumn] of TABLES) {
-        const where = `source = ${source.escapeLiteral(BENCH_SOURCE)} AND ${idColumn} > ${source.escapeLiteral(after)} AND ${idColumn} <= ${source.escapeLiteral(upTo)}`;
-        await pipeline(source.query(copyTo(`COPY (SELECT * FROM ${table} WHERE ${where}) TO STDOUT`)), target.query(copyFrom(`COPY ${table} FROM STDIN`)));
-      }
-    }),
+  const idColumn = new Map(TABLES);
+  await copyRows(fromUrl, toUrl, TABLES.map(([table]) => table), (table, source) =>
+    `source = ${source.escapeLiteral(BENCH_SOURCE)} AND ${idColumn.get(table)} > ${source.escapeLiteral(after)} AND ${idColumn.get(table)} <= ${source.escapeLiteral(upTo)}`,
   );
 }
 
 /** The sources row and the sync runs (the summary shows the last sync). */
-async function copySyncState(fromUrl: string, toUrl: string): Promise<void> {
-  await withClient(fromUrl, (source) =>
-    withClient(toUrl, async (target) => {
-      for (const table of ["sources", "sync_runs"]) {
-        await pipeline(source.query(copyTo(`COPY ${table} TO STDOUT`)), target.query(copyFrom(`COPY ${table} FROM STDIN`)));
-      }
-    }),
-  );
-}
-
-/** Adds `copies` copies of every row under new patient ids (id + "~c<k>"). */
-async function replicate(url: string, copies: number): Promise<void> {
-  await withClient(url, async (client) => {
-    for (const [table, idColumn] of TABLES) {
-      const { rows } = await client.query<{ column_name: string }>(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
-        [table],
-      );
-      const columns = rows.map((r) => client.escapeIdentifier(r.column_name));
-      const select = rows.map((r) => (r.column_name === idColumn ? `${client.escapeIdentifier(idColumn)} || '~c' || k` : client.escapeIdentifier(r.column_name)));
-      await client.query(`INSERT INTO ${table} (${columns.join(", ")}) SELECT ${select.join(", ")} FROM ${table} CROSS JOIN generate_series(1, $1::int) AS k`, [copies]);
-    }
-    await client.query("VACUUM ANALYZE");
-  });
+function copySyncState(fromUrl: string, toUrl: string): Promise<void> {
+  return copyRows(fromUrl, toUrl, ["sources", "sync_runs"]);
 }
 
 async function countEvaluations(url: string): Promise<number> {
@@ -169,7 +131,7 @@ export async function benchPanel(): Promise<BenchRow[]> {
     const copies = Math.ceil(FULL_SCALE / real) - 1;
     if (copies > 0) {
       progress(`panel: copying the ${fmt(real)} patients' rows ${copies} times under new ids`);
-      await replicate(url, copies);
+      await replicate(url, TABLES, copies);
     } else {
       await withClient(url, (client) => client.query("VACUUM ANALYZE"));
     }

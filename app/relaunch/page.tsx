@@ -13,18 +13,47 @@ const REASONS: Record<string, { title: string; text: string }> = {
   "auth-denied": { title: "Access was not granted", text: "The EHR's authorization server declined the app's request. Launch again and approve access, or ask your EHR support team." },
   "auth-failed": { title: "Sign-in did not complete", text: "The authorization step could not be completed (the link may be stale or already used). Launch the app again from the EHR." },
   "no-patient": { title: "No patient in context", text: "The launch did not include a patient, and your role has no patient-independent view. Open the app from a patient's chart." },
+  "role-unavailable": { title: "Your role could not be read", text: "The app takes your role (dermatologist, clinic lead, quality) from your PractitionerRole in the EHR, and could not read it, so it did not guess one and has not opened." },
 };
+
+/** What the role lookup met (lib/smart/role-lookup.ts), in words; the key is the `detail` parameter. */
+const ROLE_DETAILS: Record<string, string> = {
+  "no-fhir-user": "The EHR did not say who signed in (no fhirUser in the id_token). Ask your EHR support team to grant the app openid and fhirUser.",
+  "not-a-practitioner": "You are signed in as someone other than a practitioner. The app is for clinic staff.",
+  refused: "The EHR refused the app's request to read your PractitionerRole. The app asks for user/PractitionerRole.rs (user/PractitionerRole.read on SMART v1 servers); ask your EHR support team to grant it to the app.",
+  failed: "The EHR answered the app's request for your PractitionerRole with an error. Try again; if it persists, tell your EHR support team.",
+  unreachable: "The EHR did not answer the app's request for your PractitionerRole. Try again in a moment.",
+};
+
+const param = (value: string | string[] | undefined): string | undefined => (typeof value === "string" ? value : undefined);
 
 export default async function RelaunchPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const params = await searchParams;
   const reason = typeof params.reason === "string" && params.reason in REASONS ? params.reason : "no-session";
   const info = REASONS[reason]!;
+  const detail = param(params.detail);
+  const roleDetail = reason === "role-unavailable" && detail ? ROLE_DETAILS[detail] : undefined;
+  const status = param(params.status);
+  const httpStatus = status && /^[1-5]\d\d$/.test(status) ? status : undefined;
+  const error = param(params.error);
+  const oauthError = reason === "auth-denied" && error && /^[a-z_]{1,64}$/.test(error) ? error : undefined;
   return (
     <section aria-labelledby="relaunch-title" className="max-w-2xl space-y-4" data-testid="relaunch" data-reason={reason}>
       <h1 id="relaunch-title" className="text-2xl font-semibold">
         {info.title}
       </h1>
       <p className="text-slate-700">{info.text}</p>
+      {roleDetail ? (
+        <p className="text-slate-700" data-testid="relaunch-detail">
+          {roleDetail}
+          {httpStatus ? ` (HTTP ${httpStatus})` : ""}
+        </p>
+      ) : null}
+      {oauthError ? (
+        <p className="text-slate-700" data-testid="relaunch-detail">
+          The authorization server answered <code>{oauthError}</code>.
+        </p>
+      ) : null}
       <p className="text-sm text-slate-600">
         For your safety the app never keeps EHR access in the browser: every session begins with a launch from the EHR.
       </p>

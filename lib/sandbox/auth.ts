@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type CryptoKey } from "jose";
 import { ClientRegistry, type SandboxClient } from "./clients";
-import { findPractitioner, type AppRole } from "./directory";
+import { findPractitioner } from "./directory";
 import type { FaultInjector } from "./faults";
 import { escapeHtml, parseCookies, readForm, redirect, sendHtml, sendJson } from "./http-util";
 import { listPractitioners } from "./directory";
@@ -116,10 +116,11 @@ export class AuthServer {
       grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
       token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "private_key_jwt"],
       token_endpoint_auth_signing_alg_values_supported: ["RS384", "ES384"],
+      // Not exhaustive, as SMART App Launch 2 allows and EHRs do: no patient-level create is listed, yet
+      // patient/Observation.c is granted when asked (clients must decide from the granted `scope`).
       scopes_supported: [
         "openid", "fhirUser", "launch", "launch/patient", "offline_access", "online_access",
-        "patient/*.rs", "user/*.rs", "system/*.rs", "patient/*.read", "user/*.read", "system/*.read",
-        "patient/Observation.cruds", "user/Observation.cruds",
+        "patient/*.rs", "user/*.cruds", "system/*.rs", "patient/*.read", "user/*.read", "system/*.read",
       ],
       response_types_supported: ["code"],
       code_challenge_methods_supported: ["S256"],
@@ -166,10 +167,6 @@ export class AuthServer {
     if (!record) return { ok: false, reason: "invalid" };
     if (Date.now() >= record.expiresAt) return { ok: false, reason: "expired" };
     return { ok: true, token: record };
-  }
-
-  roleOfPractitioner(practitionerId: string | undefined): AppRole | undefined {
-    return practitionerId ? findPractitioner(this.options.repo, practitionerId)?.role : undefined;
   }
 
   // ---------------------------------------------------------------- authorize
@@ -444,7 +441,7 @@ ${hidden}
   ): Record<string, unknown> {
     const lifetime = this.options.tokenLifetimeSeconds ?? DEFAULT_USER_TOKEN_SECONDS;
     const accessToken = this.storeAccessToken({ clientId, scopes, practitionerId, patientId }, lifetime);
-    const role = this.roleOfPractitioner(practitionerId);
+    // No role in the token response (EHRs give none): clients read the fhirUser's PractitionerRole.
     return {
       access_token: accessToken,
       token_type: "Bearer",
@@ -452,7 +449,6 @@ ${hidden}
       scope: scopes.join(" "),
       ...(patientId ? { patient: patientId, need_patient_banner: !ehrLaunch } : {}),
       smart_style_url: `${this.options.origin}/smart-style.json`,
-      ...(role ? { sandbox_role: role } : {}),
     };
   }
 

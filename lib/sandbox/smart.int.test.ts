@@ -64,7 +64,7 @@ async function tokenRequest(form: Record<string, string>, authorization = basicA
 }
 
 describe("SMART EHR launch with fhirclient as the client", () => {
-  it("binds the launch's patient and practitioner, returns an id_token with fhirUser, a refresh token and the role", async () => {
+  it("binds the launch's patient and practitioner, returns an id_token with fhirUser and a refresh token, and no role field", async () => {
     const testApp = await app("launch openid fhirUser offline_access patient/*.rs", "Observation?patient={patient}&_count=2");
     const result = await ehrLaunch(testApp, dermatologist, patientA);
     expect(result.patientId).toBe(patientA);
@@ -73,7 +73,8 @@ describe("SMART EHR launch with fhirclient as the client", () => {
     expect(token.token_type).toBe("Bearer");
     expect(token.expires_in).toBe(3600);
     expect(token.refresh_token).toEqual(expect.any(String));
-    expect(token.sandbox_role).toBe("dermatologist");
+    // EHRs put no app role in the token response: the role is the fhirUser's PractitionerRole.
+    expect(Object.keys(token).filter((key) => /role/i.test(key))).toEqual([]);
     expect(token.need_patient_banner).toBe(false);
     expect(String(token.scope).split(" ")).toEqual(expect.arrayContaining(["launch", "openid", "fhirUser", "patient/*.rs"]));
     const idToken = decodeJwt(String(token.id_token));
@@ -122,6 +123,33 @@ describe("SMART EHR launch with fhirclient as the client", () => {
   });
 });
 
+describe("the user's role, the way EHRs give it", () => {
+  it("lets an EHR-launch token with user/PractitionerRole.rs read the fhirUser's PractitionerRole", async () => {
+    const testApp = await app("launch openid fhirUser patient/*.rs user/PractitionerRole.rs", `PractitionerRole?practitioner=Practitioner/${clinicLead}`);
+    const result = await ehrLaunch(testApp, clinicLead, patientA);
+    expect(result.fhirUser).toBe(`Practitioner/${clinicLead}`);
+    expect(result.probe?.status).toBe(200);
+    const roles = result.probe?.body as { entry: { resource: { code: { coding: { system: string; code: string }[] }[] } }[] };
+    expect(roles.entry.map((e) => e.resource.code[0]?.coding[0])).toEqual([{ system: "https://eczema-jak-monitor.dev/fhir/CodeSystem/app-role", code: "clinic-lead", display: "clinic-lead" }]);
+  });
+
+  it("answers 403 to that read when the token's scopes do not cover PractitionerRole", async () => {
+    const testApp = await app("launch openid fhirUser patient/Patient.rs patient/Observation.rs", `PractitionerRole?practitioner=Practitioner/${dermatologist}`);
+    const result = await ehrLaunch(testApp, dermatologist, patientA);
+    expect(result.probe?.status).toBe(403);
+  });
+});
+
+describe("scopes_supported is not exhaustive", () => {
+  it("lists no patient-level create, yet grants patient/Observation.c when asked", async () => {
+    const discovery = (await (await fetch(`${sandbox.fhirBase}/.well-known/smart-configuration`)).json()) as { scopes_supported: string[] };
+    expect(discovery.scopes_supported.filter((scope) => scope.startsWith("patient/") && !/\.(rs|read)$/.test(scope))).toEqual([]);
+    const testApp = await app("launch openid fhirUser patient/*.rs patient/Observation.c");
+    const result = await ehrLaunch(testApp, dermatologist, patientA);
+    expect(String(result.tokenResponse.scope).split(" ")).toContain("patient/Observation.c");
+  });
+});
+
 describe("confidential asymmetric client (private_key_jwt) in an EHR launch", () => {
   it("authenticates fhirclient's client assertion at the token endpoint", async () => {
     const testApp = await startTestApp({
@@ -145,7 +173,7 @@ describe("SMART standalone launch (user level, no patient)", () => {
     const result = (await response.json()) as TestAppResult;
     expect(result.patientId).toBeNull();
     expect(result.fhirUser).toBe(`Practitioner/${clinicLead}`);
-    expect((result.tokenResponse as Record<string, unknown>).sandbox_role).toBe("clinic-lead");
+    expect(Object.keys(result.tokenResponse).filter((key) => /role/i.test(key))).toEqual([]);
     expect(result.probe?.status).toBe(200);
     expect((result.probe?.body as { total: number }).total).toBe(3);
   });

@@ -8,6 +8,8 @@
  *   SMART_ALLOWED_ISSUERS      comma-separated FHIR base URLs (exact, trailing slash ignored) or origins
  *                              ("https://fhir.example.org"); "*" allows any. Default: loopback only.
  *   SMART_SCOPES               overrides the requested scopes (space separated)
+ *   SMART_REQUEST_WRITE_SCOPE  "0" (or false/off/no): an EHR launch does not ask for patient/Observation.c
+ *                              (score capture off); default on
  *   SMART_PKCE                 "required" (default) | "ifSupported"
  *   APP_BASE_URL               public origin of the app when behind a proxy (redirect_uri = APP_BASE_URL/callback)
  *   SESSION_SECRET             32+ bytes for the token encryption key (see crypto.ts)
@@ -29,6 +31,9 @@ export const PATIENT_SCOPES = [
   "patient/Procedure.rs",
 ] as const;
 
+/** What the app reads to learn the user's role: the PractitionerRole(s) of the fhirUser (role-lookup.ts). */
+export const ROLE_SCOPES = ["user/PractitionerRole.rs"] as const;
+
 export interface SmartClientConfig {
   clientId: string;
   clientSecret?: string;
@@ -37,6 +42,8 @@ export interface SmartClientConfig {
   allowedIssuers: string[] | "*";
   /** Scope override; null: build from the server's scopes_supported. */
   scopes: string | null;
+  /** EHR launch asks for patient/Observation.c (v1: .write) so scores can be recorded; SMART_REQUEST_WRITE_SCOPE=0 turns it off. */
+  requestWriteScope: boolean;
   pkceMode: "required" | "ifSupported";
   appBaseUrl: string | null;
   sessionTtlSeconds: number;
@@ -59,6 +66,7 @@ export function smartConfig(env: Record<string, string | undefined> = process.en
     ...(env.SMART_CLIENT_JWKS_URL ? { jwksUrl: env.SMART_CLIENT_JWKS_URL } : {}),
     allowedIssuers: issuers === "*" ? "*" : issuers.split(",").map((s) => s.trim()).filter(Boolean),
     scopes: env.SMART_SCOPES?.trim() || null,
+    requestWriteScope: !/^(0|false|off|no)$/i.test(env.SMART_REQUEST_WRITE_SCOPE?.trim() ?? ""),
     pkceMode: env.SMART_PKCE === "ifSupported" ? "ifSupported" : "required",
     appBaseUrl: env.APP_BASE_URL ? env.APP_BASE_URL.replace(/\/+$/, "") : null,
     sessionTtlSeconds: Number(env.SESSION_TTL_SECONDS) > 0 ? Number(env.SESSION_TTL_SECONDS) : 8 * 3600,
@@ -95,35 +103,31 @@ export function isIssuerAllowed(iss: string, allowed: SmartClientConfig["allowed
   });
 }
 
-/** True when scopes_supported lists a patient-level scope that creates Observations (v2 `c`, v1 `write` or `*`). */
-export function offersObservationCreate(scopesSupported: readonly string[]): boolean {
-  return scopesSupported.some((scope) => {
-    const m = /^patient\/(Observation|\*)\.([a-z*]+)$/.exec(scope);
-    if (!m) return false;
-    const access = m[2]!;
-    return access === "write" || access === "*" || (/^c?r?u?d?s?$/.test(access) && access.includes("c"));
-  });
-}
-
 /**
- * The scopes asked for. EHR launch: `launch openid fhirUser` and patient-level read/search scopes (SMART v2
- * `.rs`; v1 servers get `.read`). Standalone launch is user-level (clinic lead, quality analyst: no patient
- * picker): `openid fhirUser` and reading the user's own Practitioner/PractitionerRole for the role. Both add
- * offline_access or online_access when the server lists it (refresh tokens). EHR launch also asks for
- * `patient/Observation.c` (v1: `patient/Observation.write`) when scopes_supported offers Observation create,
- * so a dermatologist can record scores; without it the app stays read-only.
+ * The scopes asked for. EHR launch: `launch openid fhirUser`, patient-level read/search scopes (SMART v2 `.rs`;
+ * v1-only servers get `.read`), `user/PractitionerRole.rs` (the role is read from the fhirUser's
+ * PractitionerRole) and, unless turned off, `patient/Observation.c` (v1: `patient/Observation.write`) to record
+ * scores: scopes_supported is not exhaustive (SMART App Launch 2), so the app asks and decides from the scope
+ * the token response grants. Standalone launch is user level (clinic lead, quality analyst: no patient picker):
+ * `openid fhirUser user/PractitionerRole.rs`. Both add offline_access or online_access when the server lists it.
  */
-export function buildScopes(opts: { ehrLaunch: boolean; scopesSupported?: string[]; capabilities?: string[]; override?: string | null }): string {
+export function buildScopes(opts: {
+  ehrLaunch: boolean;
+  scopesSupported?: string[];
+  capabilities?: string[];
+  override?: string | null;
+  /** Default true. */
+  requestWriteScope?: boolean;
+}): string {
   if (opts.override) return opts.override;
   const supported = opts.scopesSupported ?? [];
   const caps = opts.capabilities ?? [];
   const v1Only = caps.includes("permission-v1") && !caps.includes("permission-v2");
   const fmt = (s: string): string => (v1Only ? s.replace(/\.rs$/, ".read") : s);
   const scopes: string[] = opts.ehrLaunch
-    ? ["launch", "openid", "fhirUser", ...PATIENT_SCOPES.map(fmt)]
-    : ["openid", "fhirUser", fmt("user/Practitioner.rs"), fmt("user/PractitionerRole.rs")];
-  // Recording a score: ask to create Observations only where the server says it grants that.
-  if (opts.ehrLaunch && offersObservationCreate(supported)) scopes.push(v1Only ? "patient/Observation.write" : "patient/Observation.c");
+    ? ["launch", "openid", "fhirUser", ...PATIENT_SCOPES.map(fmt), ...ROLE_SCOPES.map(fmt)]
+    : ["openid", "fhirUser", ...ROLE_SCOPES.map(fmt)];
+  if (opts.ehrLaunch && opts.requestWriteScope !== false) scopes.push(v1Only ? "patient/Observation.write" : "patient/Observation.c");
   if (supported.includes("offline_access")) scopes.push("offline_access");
   else if (supported.includes("online_access") || supported.length === 0) scopes.push("online_access");
   return scopes.join(" ");

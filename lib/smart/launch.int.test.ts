@@ -41,11 +41,14 @@ function cookieOf(res: Response): string {
 }
 
 /** /launch -> sandbox authorize -> /callback; returns the session cookie and the final redirect. */
-async function launch(opts: { patient?: string; practitioner?: string; standalone?: boolean } = {}): Promise<{ cookie: string; location: string; authorizeUrl: URL }> {
+async function launch(
+  opts: { patient?: string; practitioner?: string; standalone?: boolean; deps?: LaunchDeps } = {},
+): Promise<{ cookie: string; location: string; authorizeUrl: URL; done: Response }> {
   const practitioner = opts.practitioner ?? dermatologist;
+  const launchDeps = opts.deps ?? deps;
   const params = new URLSearchParams({ iss: sandbox.fhirBase });
   if (!opts.standalone) params.set("launch", sandbox.createLaunch(practitioner, opts.patient ?? patientA));
-  const start = await handleLaunch(new Request(`${APP}/launch?${params}`), deps);
+  const start = await handleLaunch(new Request(`${APP}/launch?${params}`), launchDeps);
   expect(start.status).toBe(302);
   const cookie = cookieOf(start);
   const authorizeUrl = new URL(start.headers.get("location")!);
@@ -53,10 +56,12 @@ async function launch(opts: { patient?: string; practitioner?: string; standalon
   expect(auth.status).toBe(302);
   const callbackUrl = auth.headers.get("location")!;
   expect(callbackUrl.startsWith(`${APP}/callback?`)).toBe(true);
-  const done = await handleCallback(new Request(callbackUrl, { headers: { cookie } }), deps);
+  const done = await handleCallback(new Request(callbackUrl, { headers: { cookie } }), launchDeps);
   expect(done.status).toBe(302);
-  return { cookie, location: done.headers.get("location")!, authorizeUrl };
+  return { cookie, location: done.headers.get("location")!, authorizeUrl, done };
 }
+
+const sessionIdOf = (cookie: string): string => cookie.split("=")[1]!;
 
 function api(id: string, cookie: string | null, extra: Partial<PatientApiDeps> = {}): Promise<Response> {
   return handlePatientViewRequest(new Request(`${APP}/api/patients/${id}`, { headers: cookie ? { cookie } : {} }), id, {
@@ -280,5 +285,134 @@ describe("GET /api/patients/[id]", () => {
     } finally {
       sandbox.setFaults({});
     }
+  });
+});
+
+describe("callback state, checked before anything else", () => {
+  it("sends a 256-bit random state from the CSPRNG, a new one each launch", async () => {
+    const states = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const params = new URLSearchParams({ iss: sandbox.fhirBase, launch: sandbox.createLaunch(dermatologist, patientA) });
+      const start = await handleLaunch(new Request(`${APP}/launch?${params}`), deps);
+      const state = new URL(start.headers.get("location")!).searchParams.get("state")!;
+      expect(state).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(Buffer.from(state, "base64url")).toHaveLength(32);
+      // The session keeps it as fhirclient's key, so the callback can be matched to it.
+      expect((await deps.store.load(sessionIdOf(cookieOf(start))))!.data.SMART_KEY).toBe(state);
+      states.add(state);
+    }
+    expect(states.size).toBe(3);
+  });
+
+  it("ignores a forged error callback (another state, or none): the session lives and the genuine callback completes", async () => {
+    const params = new URLSearchParams({ iss: sandbox.fhirBase, launch: sandbox.createLaunch(dermatologist, patientA) });
+    const start = await handleLaunch(new Request(`${APP}/launch?${params}`), deps);
+    const cookie = cookieOf(start);
+    const auth = await fetch(start.headers.get("location")!, { redirect: "manual" });
+    const genuine = auth.headers.get("location")!;
+    for (const forged of [`${APP}/callback?error=access_denied`, `${APP}/callback?error=access_denied&state=forged-state`, `${APP}/callback?error=server_error&state=`]) {
+      const res = await handleCallback(new Request(forged, { headers: { cookie } }), deps);
+      expect(res.headers.get("location")).toBe(`${APP}/relaunch?reason=auth-failed`);
+      expect(res.headers.get("set-cookie")).toBeNull();
+      expect(await db.prisma.session.findUnique({ where: { id: sessionIdOf(cookie) } })).not.toBeNull();
+    }
+    const events = await db.prisma.auditEvent.findMany({ where: { action: "launch", outcome: "refused" }, orderBy: { id: "desc" }, take: 3 });
+    expect(events.map((e) => (e.detail as { reason?: string }).reason)).toEqual(["state-mismatch", "state-mismatch", "state-mismatch"]);
+    const ok = await handleCallback(new Request(genuine, { headers: { cookie } }), deps);
+    expect(ok.headers.get("location")).toBe(`${APP}/patients/${patientA}`);
+  });
+
+  it("ends only its own launch when the authorization server answers an error with this launch's state", async () => {
+    const other = await launch();
+    // An unknown launch id: the sandbox redirects back with error=invalid_request and the state it was given.
+    const start = await handleLaunch(new Request(`${APP}/launch?${new URLSearchParams({ iss: sandbox.fhirBase, launch: "no-such-launch" })}`), deps);
+    const cookie = cookieOf(start);
+    const auth = await fetch(start.headers.get("location")!, { redirect: "manual" });
+    const callback = new URL(auth.headers.get("location")!);
+    expect(callback.searchParams.get("error")).toBe("invalid_request");
+    expect(callback.searchParams.get("state")).toBe(new URL(start.headers.get("location")!).searchParams.get("state"));
+    const res = await handleCallback(new Request(callback, { headers: { cookie } }), deps);
+    expect(res.headers.get("location")).toBe(`${APP}/relaunch?reason=auth-denied&error=invalid_request`);
+    expect(res.headers.get("set-cookie")).toMatch(/^ejm_session=; .*Max-Age=0/);
+    expect(await db.prisma.session.findUnique({ where: { id: sessionIdOf(cookie) } })).toBeNull();
+    // Another browser's launch is untouched.
+    expect((await api(patientA, other.cookie)).status).toBe(200);
+    const [event] = await db.prisma.auditEvent.findMany({ where: { action: "launch" }, orderBy: { id: "desc" }, take: 1 });
+    expect(event).toMatchObject({ outcome: "refused", detail: { reason: "auth-denied", error: "invalid_request" } });
+  });
+});
+
+describe("role from the fhirUser's PractitionerRole, read with the user's token", () => {
+  const NO_ROLE_CLIENT = { clientId: "no-role-scope-app", clientSecret: "no-role-scope-secret" };
+  const READ_ONLY_CLIENT = { clientId: "read-only-app", clientSecret: "read-only-secret" };
+
+  beforeAll(() => {
+    const common = ["launch", "openid", "fhirUser", "offline_access", "online_access", "patient/*.rs"];
+    // Registered like EHRs register apps: what the app may be granted, whatever it asks for.
+    sandbox.registerClient({ ...NO_ROLE_CLIENT, redirectUriPrefixes: ["http://127.0.0.1:"], allowedScopes: [...common, "patient/Observation.c"] });
+    sandbox.registerClient({ ...READ_ONLY_CLIENT, redirectUriPrefixes: ["http://127.0.0.1:"], allowedScopes: [...common, "user/PractitionerRole.rs"] });
+  });
+
+  function recordingDeps(calls: Array<{ url: string; status: number }>, env: Record<string, string> = {}): LaunchDeps {
+    const recording = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const res = await fetch(input, init);
+      calls.push({ url: String(input), status: res.status });
+      return res;
+    }) as typeof fetch;
+    return { ...deps, config: smartConfig(env), fetch: recording };
+  }
+
+  it("asks for user/PractitionerRole.rs and takes the role from the PractitionerRole (no role field in the token response)", async () => {
+    const calls: Array<{ url: string; status: number }> = [];
+    const { cookie, location, authorizeUrl } = await launch({ practitioner: clinicLead, patient: patientA, deps: recordingDeps(calls) });
+    expect(authorizeUrl.searchParams.get("scope")!.split(" ")).toContain("user/PractitionerRole.rs");
+    expect(location).toBe(`${APP}/patients/${patientA}`);
+    const row = await db.prisma.session.findUniqueOrThrow({ where: { id: sessionIdOf(cookie) } });
+    expect(row.role).toBe("clinic-lead");
+    const roleRead = calls.find((c) => c.url.includes("/PractitionerRole?"));
+    expect(roleRead).toEqual({ url: expect.stringContaining(`practitioner=${encodeURIComponent(`Practitioner/${clinicLead}`)}`), status: 200 });
+    const session = (await deps.store.load(sessionIdOf(cookie)))!;
+    const tokenResponse = (session.data[session.data.SMART_KEY as string] as { tokenResponse: Record<string, unknown> }).tokenResponse;
+    expect(Object.keys(tokenResponse).filter((k) => /role/i.test(k))).toEqual([]);
+    expect(String(tokenResponse.scope).split(" ")).toContain("user/PractitionerRole.rs");
+  });
+
+  it("refuses the launch with a page naming the 403 when the EHR refuses the PractitionerRole read, rather than guessing dermatologist", async () => {
+    const calls: Array<{ url: string; status: number }> = [];
+    const env = { SMART_CLIENT_ID: NO_ROLE_CLIENT.clientId, SMART_CLIENT_SECRET: NO_ROLE_CLIENT.clientSecret };
+    const { cookie, location, done } = await launch({ practitioner: dermatologist, patient: patientA, deps: recordingDeps(calls, env) });
+    expect(calls.find((c) => c.url.includes("/PractitionerRole?"))?.status).toBe(403);
+    expect(location).toBe(`${APP}/relaunch?reason=role-unavailable&detail=refused&status=403`);
+    expect(done.headers.get("set-cookie")).toMatch(/^ejm_session=; .*Max-Age=0/);
+    expect(await db.prisma.session.findUnique({ where: { id: sessionIdOf(cookie) } })).toBeNull();
+    const [event] = await db.prisma.auditEvent.findMany({ where: { action: "launch" }, orderBy: { id: "desc" }, take: 1 });
+    expect(event).toMatchObject({ actor: `Practitioner/${dermatologist}`, role: null, outcome: "refused", detail: { reason: "role-unavailable", problem: "refused", status: 403 } });
+  });
+
+  it("asks for patient/Observation.c although scopes_supported lists no patient-level create, and offers score capture because it was granted", async () => {
+    const discovery = (await (await fetch(`${sandbox.fhirBase}/.well-known/smart-configuration`)).json()) as { scopes_supported: string[] };
+    // The server lists patient-level reads only (SMART App Launch 2: scopes_supported need not be exhaustive).
+    expect(discovery.scopes_supported.filter((s) => s.startsWith("patient/") && !/\.(rs|read)$/.test(s))).toEqual([]);
+    const { cookie, authorizeUrl } = await launch();
+    expect(authorizeUrl.searchParams.get("scope")!.split(" ")).toContain("patient/Observation.c");
+    const body = (await (await api(patientA, cookie)).json()) as PatientViewResponse;
+    expect(body.access.scope.split(" ")).toContain("patient/Observation.c");
+    expect(body.access.canWriteObservations).toBe(true);
+  });
+
+  it("decides from the scope granted: asked but not granted means read-only", async () => {
+    const env = { SMART_CLIENT_ID: READ_ONLY_CLIENT.clientId, SMART_CLIENT_SECRET: READ_ONLY_CLIENT.clientSecret };
+    const { cookie, authorizeUrl } = await launch({ deps: recordingDeps([], env) });
+    expect(authorizeUrl.searchParams.get("scope")!.split(" ")).toContain("patient/Observation.c");
+    const body = (await (await api(patientA, cookie)).json()) as PatientViewResponse;
+    expect(body.access.scope.split(" ")).not.toContain("patient/Observation.c");
+    expect(body.access.canWriteObservations).toBe(false);
+  });
+
+  it("does not ask for the write scope with SMART_REQUEST_WRITE_SCOPE=0, and the page stays read-only", async () => {
+    const { cookie, authorizeUrl } = await launch({ deps: recordingDeps([], { SMART_REQUEST_WRITE_SCOPE: "0" }) });
+    expect(authorizeUrl.searchParams.get("scope")!.split(" ").filter((s) => s.startsWith("patient/Observation."))).toEqual(["patient/Observation.rs"]);
+    const body = (await (await api(patientA, cookie)).json()) as PatientViewResponse;
+    expect(body.access.canWriteObservations).toBe(false);
   });
 });

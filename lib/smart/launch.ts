@@ -4,12 +4,14 @@
  * exchange) through WebRequestAdapter; this module adds the issuer allow-list, the Postgres session and its
  * cookie, the launch context (patient, fhirUser, role) and the redirect to the user's landing page.
  */
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import { authorize, ready } from "fhirclient/lib/smart";
 import type { fhirclient } from "fhirclient/lib/types";
 import { z } from "zod";
 import { buildScopes, isIssuerAllowed, type SmartClientConfig } from "./config";
 import { clearSessionCookie, readSessionId, sessionCookie } from "./cookies";
-import { landingPath, parseRole, roleFromPractitionerRole, type AppRole } from "./roles";
+import { lookupRole, type RoleLookupProblem } from "./role-lookup";
+import { landingPath } from "./roles";
 import { SessionSmartStorage, type SessionStore } from "./session-store";
 import { requestOrigin, WebRequestAdapter } from "./web-adapter";
 
@@ -33,7 +35,8 @@ export type RelaunchReason =
   | "session-expired"
   | "auth-denied"
   | "auth-failed"
-  | "no-patient";
+  | "no-patient"
+  | "role-unavailable";
 
 /** Secrets handed to fhirclient from configuration (never persisted: session-store strips and re-injects them). */
 export function configSecrets(config: SmartClientConfig): Record<string, unknown> {
@@ -53,8 +56,37 @@ function redirectTo(location: string, cookies: string[] = []): Response {
   return new Response(null, { status: 302, headers });
 }
 
-export function relaunchRedirect(request: Request, config: SmartClientConfig, reason: RelaunchReason, cookies: string[] = []): Response {
-  return redirectTo(`${appBase(request, config)}/relaunch?reason=${reason}`, cookies);
+/** `extra` adds query parameters the relaunch page explains (e.g. detail, status); values are the app's own codes. */
+export function relaunchRedirect(
+  request: Request,
+  config: SmartClientConfig,
+  reason: RelaunchReason,
+  cookies: string[] = [],
+  extra: Record<string, string> = {},
+): Response {
+  const query = new URLSearchParams({ reason, ...extra });
+  return redirectTo(`${appBase(request, config)}/relaunch?${query}`, cookies);
+}
+
+/**
+ * The OAuth `state` of a launch: 256 bits from the CSPRNG, base64url (SMART App Launch 2 asks for at least 122
+ * bits; fhirclient's default is 16 characters from Math.random).
+ */
+export function newLaunchState(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** Constant-time equality of the callback's state and the one this session started. */
+function stateMatches(received: string | null, expected: unknown): boolean {
+  if (!received || typeof expected !== "string" || !expected) return false;
+  const a = Buffer.from(received);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** An OAuth error code from the authorization server, kept only when it has the RFC 6749 shape (logs, page). */
+function oauthErrorCode(value: string | null): string {
+  return value && /^[a-z_]{1,64}$/.test(value) ? value : "unknown";
 }
 
 const launchQuery = z.object({
@@ -111,6 +143,7 @@ export async function handleLaunch(request: Request, deps: LaunchDeps): Promise<
     scopesSupported: discovery.scopes_supported,
     capabilities: discovery.capabilities,
     override: config.scopes,
+    requestWriteScope: config.requestWriteScope,
   });
   try {
     await authorize(adapter as unknown as fhirclient.Adapter, {
@@ -118,6 +151,7 @@ export async function handleLaunch(request: Request, deps: LaunchDeps): Promise<
       scope,
       redirectUri: `${appBase(request, config)}/callback`,
       pkceMode: config.pkceMode,
+      stateKey: newLaunchState(),
       ...configSecrets(config),
       ...(config.jwksUrl ? { clientPublicKeySetUrl: config.jwksUrl } : {}),
     } as fhirclient.AuthorizeParams);
@@ -140,7 +174,6 @@ interface TokenResponseShape {
   scope?: string;
   patient?: string;
   id_token?: string;
-  sandbox_role?: string;
   [key: string]: unknown;
 }
 
@@ -167,27 +200,11 @@ export function fhirUserFromIdToken(idToken: string | undefined): string | null 
   }
 }
 
-async function roleFromServer(state: ClientStateShape, practitioner: string | null, fetchImpl: typeof fetch): Promise<AppRole | null> {
-  if (!practitioner?.startsWith("Practitioner/") || !state.tokenResponse?.access_token) return null;
-  try {
-    const base = state.serverUrl.replace(/\/+$/, "");
-    const res = await fetchImpl(`${base}/PractitionerRole?practitioner=${encodeURIComponent(practitioner)}`, {
-      headers: { accept: "application/fhir+json", authorization: `Bearer ${state.tokenResponse.access_token}` },
-      signal: AbortSignal.timeout(5000),
-    });
-    if (!res.ok) return null;
-    const bundle = (await res.json()) as { entry?: Array<{ resource?: unknown }> };
-    for (const e of bundle.entry ?? []) {
-      const role = roleFromPractitionerRole(e.resource);
-      if (role) return role;
-    }
-  } catch {
-    // no role from the server: the caller falls back
-  }
-  return null;
-}
-
-/** GET /callback?code=..&state=.. (or ?error=..) */
+/**
+ * GET /callback?code=..&state=.. (or ?error=..&state=..). The state is checked first, for every callback: a
+ * callback whose state this browser's session did not start (a forged error callback from any site, say)
+ * changes nothing (RFC 6749 10.12). Only then does an error end this launch with the refusal page.
+ */
 export async function handleCallback(request: Request, deps: LaunchDeps): Promise<Response> {
   const started = performance.now();
   const { config, store } = deps;
@@ -195,21 +212,31 @@ export async function handleCallback(request: Request, deps: LaunchDeps): Promis
   const id = readSessionId(request);
   const session = id ? await store.load(id) : null;
   if (!session) return relaunchRedirect(request, config, "no-session", [clearSessionCookie(secure)]);
+  const url = new URL(request.url);
+  const refused = async (reason: string, extra: Record<string, string> = {}): Promise<void> => {
+    deps.log?.("launch-failed", { reason, ...extra });
+    await deps.audit?.({ actor: "unknown", role: null, action: "launch", outcome: "refused", detail: { reason, ...extra } }).catch(() => undefined);
+  };
+  // fhirclient looks the state up in this session's storage only; a state it did not start is refused untouched.
+  if (!stateMatches(url.searchParams.get("state"), session.data[SMART_KEY])) {
+    await refused("state-mismatch");
+    return relaunchRedirect(request, config, "auth-failed");
+  }
   if (session.expired) {
     await store.delete(session.id);
     return relaunchRedirect(request, config, "session-expired", [clearSessionCookie(secure)]);
   }
-  const url = new URL(request.url);
-  if (url.searchParams.get("error")) {
+  if (url.searchParams.has("error")) {
+    const error = oauthErrorCode(url.searchParams.get("error"));
+    // The state is this launch's: the authorization server declined it, so this launch (only) ends.
     await store.delete(session.id);
-    deps.log?.("launch-failed", { reason: "auth-denied" });
-    return relaunchRedirect(request, config, "auth-denied", [clearSessionCookie(secure)]);
+    await refused("auth-denied", { error });
+    return relaunchRedirect(request, config, "auth-denied", [clearSessionCookie(secure)], { error });
   }
-  // The state must be the one this session started; fhirclient looks it up in this session's storage only.
-  const stateKey = url.searchParams.get("state");
-  if (!stateKey || !url.searchParams.get("code") || session.data[SMART_KEY] !== stateKey) {
-    deps.log?.("launch-failed", { reason: "state-mismatch" });
-    return relaunchRedirect(request, config, "auth-failed");
+  if (!url.searchParams.get("code")) {
+    await store.delete(session.id);
+    await refused("no-code");
+    return relaunchRedirect(request, config, "auth-failed", [clearSessionCookie(secure)]);
   }
 
   const storage = new SessionSmartStorage(store, session, configSecrets(config));
@@ -231,13 +258,36 @@ export async function handleCallback(request: Request, deps: LaunchDeps): Promis
 
   const patientId = typeof tokens.patient === "string" && tokens.patient ? tokens.patient : null;
   const practitioner = fhirUserFromIdToken(tokens.id_token);
-  let role = parseRole(tokens.sandbox_role);
-  if (!role) role = await roleFromServer(state, practitioner, deps.fetch ?? fetch);
+  // The role comes from the EHR (the fhirUser's PractitionerRole), never from a guess: a lookup the EHR refuses
+  // or cannot answer ends the launch with a page saying so.
+  const lookup = await lookupRole({ serverUrl: state.serverUrl, accessToken: tokens.access_token, fhirUser: practitioner, fetch: deps.fetch ?? fetch });
+  if (!lookup.ok) return roleUnavailable(request, deps, session.id, secure, practitioner, lookup.problem, lookup.status);
+  let role = lookup.role;
+  // The EHR answered and no PractitionerRole names an app role: a clinician opening a patient's chart gets the
+  // patient view (documented default); without a patient the landing page says there is nothing to show.
+  const roleSource = role ? "practitioner-role" : patientId ? "default-patient-context" : "none";
   if (!role && patientId) role = "dermatologist";
   await store.setContext(session.id, { patientId, practitionerId: practitioner, role, issuer: state.serverUrl });
 
   const location = landingPath(patientId, role);
-  deps.log?.("launch-complete", { role, patientContext: Boolean(patientId), refresh: Boolean(tokens.refresh_token), ms: Math.round(performance.now() - started) });
-  await deps.audit?.({ actor: practitioner ?? "unknown", role, action: "launch", outcome: "success", detail: { patientContext: Boolean(patientId), issuer: new URL(state.serverUrl).origin } }).catch(() => undefined);
+  deps.log?.("launch-complete", { role, roleSource, patientContext: Boolean(patientId), refresh: Boolean(tokens.refresh_token), ms: Math.round(performance.now() - started) });
+  await deps.audit?.({ actor: practitioner ?? "unknown", role, action: "launch", outcome: "success", detail: { patientContext: Boolean(patientId), roleSource, issuer: new URL(state.serverUrl).origin } }).catch(() => undefined);
   return redirectTo(location.startsWith("/") ? `${appBase(request, config)}${location}` : location);
+}
+
+async function roleUnavailable(
+  request: Request,
+  deps: LaunchDeps,
+  sessionId: string,
+  secure: boolean,
+  practitioner: string | null,
+  problem: RoleLookupProblem,
+  status: number | undefined,
+): Promise<Response> {
+  await deps.store.delete(sessionId);
+  deps.log?.("launch-failed", { reason: "role-unavailable", problem, status: status ?? null });
+  await deps
+    .audit?.({ actor: practitioner ?? "unknown", role: null, action: "launch", outcome: "refused", detail: { reason: "role-unavailable", problem, ...(status ? { status } : {}) } })
+    .catch(() => undefined);
+  return relaunchRedirect(request, deps.config, "role-unavailable", [clearSessionCookie(secure)], { detail: problem, ...(status ? { status: String(status) } : {}) });
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { buildScopes, isIssuerAllowed, offersObservationCreate, smartConfig } from "./config";
+import { buildScopes, isIssuerAllowed, smartConfig } from "./config";
 import { readSessionId, sessionCookie } from "./cookies";
-import { fhirUserFromIdToken } from "./launch";
+import { fhirUserFromIdToken, newLaunchState } from "./launch";
 import { landingPath, parseRole, roleFromPractitionerRole } from "./roles";
 import { WebRequestAdapter } from "./web-adapter";
 
@@ -40,6 +40,22 @@ describe("configuration", () => {
     expect(c.privateJwk?.kid).toBe("k1");
     expect(c.allowedIssuers).toBe("*");
   });
+  it("asks for the write scope unless SMART_REQUEST_WRITE_SCOPE turns it off", () => {
+    expect(smartConfig({}).requestWriteScope).toBe(true);
+    expect(smartConfig({ SMART_REQUEST_WRITE_SCOPE: "1" }).requestWriteScope).toBe(true);
+    for (const off of ["0", "false", "off", "no", " OFF "]) expect(smartConfig({ SMART_REQUEST_WRITE_SCOPE: off }).requestWriteScope).toBe(false);
+  });
+});
+
+describe("launch state", () => {
+  it("is 256 bits from the CSPRNG, base64url, different every launch", () => {
+    const states = new Set(Array.from({ length: 50 }, () => newLaunchState()));
+    expect(states.size).toBe(50);
+    for (const state of states) {
+      expect(state).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(Buffer.from(state, "base64url")).toHaveLength(32);
+    }
+  });
 });
 
 describe("scopes", () => {
@@ -55,11 +71,18 @@ describe("scopes", () => {
     expect(s).toContain("online_access");
     expect(s).toContain("patient/Observation.read");
   });
-  it("asks for user-level identity only in a standalone launch", () => {
+  it("asks for user-level identity and the user's PractitionerRole only in a standalone launch", () => {
     const s = buildScopes({ ehrLaunch: false, scopesSupported: ["offline_access"] });
     expect(s).not.toContain("launch");
     expect(s).not.toContain("patient/");
-    expect(s).toContain("fhirUser");
+    expect(s.split(" ")).toEqual(["openid", "fhirUser", "user/PractitionerRole.rs", "offline_access"]);
+  });
+  it("asks to read the PractitionerRole it reads the role from on an EHR launch too (v1: .read)", () => {
+    expect(buildScopes({ ehrLaunch: true, scopesSupported: ["launch"], capabilities: ["permission-v2"] }).split(" ")).toContain("user/PractitionerRole.rs");
+    expect(buildScopes({ ehrLaunch: true, scopesSupported: ["launch"], capabilities: ["permission-v1"] }).split(" ")).toContain("user/PractitionerRole.read");
+  });
+  it("takes SMART_SCOPES as it is", () => {
+    expect(buildScopes({ ehrLaunch: true, override: "launch patient/*.rs", scopesSupported: ["offline_access"] })).toBe("launch patient/*.rs");
   });
 });
 
@@ -129,26 +152,22 @@ describe("WebRequestAdapter", () => {
 });
 
 describe("write scope for recording scores", () => {
-  it("asks for patient/Observation.c when scopes_supported offers Observation create (v2)", () => {
-    const s = buildScopes({ ehrLaunch: true, scopesSupported: ["launch", "offline_access", "patient/Observation.cruds"], capabilities: ["permission-v2"] }).split(" ");
-    expect(s).toContain("patient/Observation.c");
-    expect(s).toContain("patient/Observation.rs");
+  it("asks for patient/Observation.c on every EHR launch, whatever scopes_supported lists (it is not exhaustive)", () => {
+    for (const supported of [["launch", "patient/*.rs", "user/*.cruds"], [], ["patient/Observation.rs"], ["launch", "offline_access", "patient/Observation.cruds"]]) {
+      const s = buildScopes({ ehrLaunch: true, scopesSupported: supported, capabilities: ["permission-v2"] }).split(" ");
+      expect(s).toContain("patient/Observation.c");
+      expect(s).toContain("patient/Observation.rs");
+    }
   });
-  it("asks for patient/Observation.write on a v1-only server offering patient/*.write", () => {
-    const s = buildScopes({ ehrLaunch: true, scopesSupported: ["launch", "patient/*.write"], capabilities: ["permission-v1"] }).split(" ");
+  it("asks for patient/Observation.write on a v1-only server", () => {
+    const s = buildScopes({ ehrLaunch: true, scopesSupported: ["launch", "patient/*.read"], capabilities: ["permission-v1"] }).split(" ");
     expect(s).toContain("patient/Observation.write");
     expect(s).not.toContain("patient/Observation.c");
   });
-  it("does not ask when the server offers only reads, nothing, or user-level writes, nor in a standalone launch", () => {
-    for (const supported of [["launch", "patient/*.rs"], [], ["user/Observation.cruds"], ["patient/Observation.rs"]]) {
-      const s = buildScopes({ ehrLaunch: true, scopesSupported: supported, capabilities: ["permission-v2"] }).split(" ");
-      expect(s.filter((x) => /Observation\.(c|write)$/.test(x))).toEqual([]);
-    }
+  it("does not ask when configured off, nor in a standalone launch", () => {
+    const off = buildScopes({ ehrLaunch: true, scopesSupported: ["patient/Observation.cruds"], capabilities: ["permission-v2"], requestWriteScope: false }).split(" ");
+    expect(off.filter((x) => /Observation\.(c|write)$/.test(x))).toEqual([]);
+    expect(off).toContain("patient/Observation.rs");
     expect(buildScopes({ ehrLaunch: false, scopesSupported: ["patient/Observation.cruds"] })).not.toContain("Observation.c");
-  });
-  it("recognises create in v2 and v1 scope strings", () => {
-    expect(offersObservationCreate(["patient/Observation.cu"])).toBe(true);
-    expect(offersObservationCreate(["patient/*.*"])).toBe(true);
-    expect(offersObservationCreate(["patient/Observation.rs", "patient/Observation.read"])).toBe(false);
   });
 });

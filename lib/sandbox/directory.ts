@@ -2,8 +2,8 @@ import type { Patient, Practitioner, PractitionerRole, Group, MedicationRequest,
 import type { SandboxRepository } from "./repository";
 
 export const APP_ROLE_SYSTEM = "https://eczema-jak-monitor.dev/fhir/CodeSystem/app-role";
-export type AppRole = "dermatologist" | "clinic-lead" | "quality";
-const APP_ROLES: AppRole[] = ["dermatologist", "clinic-lead", "quality"];
+export type AppRole = "dermatologist" | "clinic-lead" | "quality" | "admin";
+const APP_ROLES: AppRole[] = ["dermatologist", "clinic-lead", "quality", "admin"];
 
 export interface PractitionerSummary {
   id: string;

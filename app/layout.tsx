@@ -1,7 +1,9 @@
 import type { Metadata } from "next";
+import { cookies } from "next/headers";
 import Link from "next/link";
 import type { ReactNode } from "react";
-import { NavLinks } from "./nav-links";
+import { pinnedDateWarning, SESSION_COOKIE } from "@/lib/smart/status";
+import { NavLinks, SignOutButton } from "./nav-links";
 import { Providers } from "./providers";
 import "./globals.css";
 
@@ -10,7 +12,10 @@ export const metadata: Metadata = {
   description: "Trends, checkpoint verdicts and safety labs for atopic dermatitis treated with JAK inhibitors.",
 };
 
-export default function RootLayout({ children }: { children: ReactNode }) {
+// Reading cookies renders every page per request, which the CSP nonce needs (proxy.ts).
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  const signedIn = Boolean((await cookies()).get(SESSION_COOKIE)?.value);
+  const pinned = pinnedDateWarning();
   return (
     <html lang="en">
       <body className="min-h-screen font-sans">
@@ -22,9 +27,17 @@ export default function RootLayout({ children }: { children: ReactNode }) {
             <Link href="/" className="text-lg font-semibold tracking-tight">
               Eczema JAK Monitor
             </Link>
-            <NavLinks />
+            <div className="flex items-center gap-2">
+              <NavLinks />
+              {signedIn ? <SignOutButton /> : null}
+            </div>
           </nav>
         </header>
+        {pinned ? (
+          <aside aria-label="Pinned date" className="no-print border-b border-amber-300 bg-amber-100 px-4 py-2 text-center text-sm font-medium text-amber-900">
+            {pinned}
+          </aside>
+        ) : null}
         <Providers>
           <main id="main" className="mx-auto max-w-7xl px-4 py-6">
             {children}

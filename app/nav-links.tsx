@@ -7,6 +7,7 @@ const LINKS = [
   { href: "/patients", match: "/patients", label: "Patient" },
   { href: "/panel", match: "/panel", label: "Panel" },
   { href: "/reports", match: "/reports", label: "Reports" },
+  { href: "/admin", match: "/admin", label: "Admin" },
 ] as const;
 
 export function NavLinks() {
@@ -28,5 +29,16 @@ export function NavLinks() {
         );
       })}
     </ul>
+  );
+}
+
+/** Sign out: a plain form POST (works without JavaScript); the route checks the origin and ends every session. */
+export function SignOutButton() {
+  return (
+    <form method="post" action="/api/session/logout">
+      <button type="submit" className="rounded px-3 py-2 text-sm font-medium text-blue-100 hover:bg-white/10 hover:text-white">
+        Sign out
+      </button>
+    </form>
   );
 }

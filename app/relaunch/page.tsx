@@ -23,6 +23,8 @@ const ROLE_DETAILS: Record<string, string> = {
   refused: "The EHR refused the app's request to read your PractitionerRole. The app asks for user/PractitionerRole.rs (user/PractitionerRole.read on SMART v1 servers); ask your EHR support team to grant it to the app.",
   failed: "The EHR answered the app's request for your PractitionerRole with an error. Try again; if it persists, tell your EHR support team.",
   unreachable: "The EHR did not answer the app's request for your PractitionerRole. Try again in a moment.",
+  "role-mapping-invalid": "The app's ROLE_MAPPING setting is not valid, so no role could be read. An administrator must fix it (the server log says what is wrong).",
+  "role-assignments-unavailable": "The app could not read its own role assignments (the database did not answer). Try again in a moment.",
 };
 
 const param = (value: string | string[] | undefined): string | undefined => (typeof value === "string" ? value : undefined);

@@ -3,7 +3,9 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { prepareDatabase, type ReadyDatabase } from "../db/database";
+import { withParentDeathSignal } from "../db/embedded";
 import type { WorkerHandle } from "../jobs/worker";
+import { stopTreeOnSignals } from "./process-tree";
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -34,9 +36,13 @@ export interface AppServerOptions {
 
 const nextBin = (): string => createRequire(import.meta.url).resolve("next/dist/bin/next");
 
-/** Runs `next build` with this process's Node (22, from node_modules) when there is no production build yet. */
-export async function ensureProductionBuild(log: (line: string) => void = console.log): Promise<void> {
+/**
+ * Runs `next build` with this process's Node (22, from node_modules) when there is no production build yet; with
+ * EJM_REQUIRE_BUILD=1 (tests) a missing build is an error instead.
+ */
+export async function ensureProductionBuild(log: (line: string) => void = console.log, env: Record<string, string | undefined> = process.env): Promise<void> {
   if (existsSync(path.join(PROJECT_ROOT, ".next", "BUILD_ID"))) return;
+  if (env.EJM_REQUIRE_BUILD === "1") throw new Error("No production build (.next/BUILD_ID) and EJM_REQUIRE_BUILD=1: run `npm run build` first.");
   log("No production build yet: running `next build` (about a minute, once).");
   await runToCompletion(process.execPath, [nextBin(), "build"], { ...process.env, NEXT_TELEMETRY_DISABLED: "1" });
 }
@@ -44,8 +50,15 @@ export async function ensureProductionBuild(log: (line: string) => void = consol
 function runToCompletion(command: string, args: string[], env: Record<string, string | undefined>): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: PROJECT_ROOT, stdio: "inherit", env: { ...process.env, ...env } });
+    // A build must not outlive an entry point that is told to stop while it runs.
+    const stopChild = () => child.kill("SIGTERM");
+    process.on("exit", stopChild);
     child.on("error", reject);
-    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(args[0] ?? command)} exited with ${code}`))));
+    child.on("exit", (code) => {
+      process.off("exit", stopChild);
+      if (code === 0) resolve();
+      else reject(new Error(`${path.basename(args[0] ?? command)} exited with ${code}`));
+    });
   });
 }
 
@@ -116,28 +129,46 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
     }
   }
   const host = options.host ?? "127.0.0.1";
-  const args = [nextBin(), options.dev ? "dev" : "start", "--port", String(options.port), "--hostname", host];
-  // Its own process group, so stopping it also stops the next-server worker it forks.
-  const child = spawn(process.execPath, args, {
+  // Its own process group, so stopping it also stops the next-server worker it forks; SIGTERM when this process dies.
+  const [command, args] = withParentDeathSignal(
+    process.execPath,
+    [nextBin(), options.dev ? "dev" : "start", "--port", String(options.port), "--hostname", host],
+    "SIGTERM",
+  );
+  const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
     detached: true,
     stdio: options.stdio ?? "inherit",
     env: { ...baseEnv, DATABASE_URL: database.url, EJM_DATABASE_MODE: database.mode, NEXT_TELEMETRY_DISABLED: "1" },
   });
-  const exited = new Promise<number>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  // If this process exits without stop() (a second Ctrl+C, a crash), the server still goes.
+  const stopGroupOnExit = () => signalGroup(child, "SIGTERM");
+  process.on("exit", stopGroupOnExit);
+  const exited = new Promise<number>((resolve) =>
+    child.on("exit", (code, signal) => {
+      process.off("exit", stopGroupOnExit);
+      resolve(code ?? (signal ? 1 : 0));
+    }),
+  );
   const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${options.port}`;
+  const stopNext = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      signalGroup(child, "SIGTERM");
+      const killTimer = setTimeout(() => signalGroup(child, "SIGKILL"), 5000);
+      await exited;
+      clearTimeout(killTimer);
+    }
+    // The group may outlive its leader for a moment; make sure no worker keeps the port.
+    signalGroup(child, "SIGKILL");
+  };
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      await worker?.stop().catch((error: unknown) => log(`The job worker did not stop cleanly: ${error instanceof Error ? error.message : String(error)}`));
-      if (child.exitCode === null && child.signalCode === null) {
-        signalGroup(child, "SIGTERM");
-        const killTimer = setTimeout(() => signalGroup(child, "SIGKILL"), 5000);
-        await exited;
-        clearTimeout(killTimer);
-      }
-      // The group may outlive its leader for a moment; make sure no worker keeps the port.
-      signalGroup(child, "SIGKILL");
+      // Both need the database, which goes last.
+      await Promise.all([
+        worker?.stop().catch((error: unknown) => log(`The job worker did not stop cleanly: ${error instanceof Error ? error.message : String(error)}`)),
+        stopNext(),
+      ]);
       await database.stop();
     })());
   try {
@@ -149,13 +180,11 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   return { url, database, child, worker, stop, exited };
 }
 
-/** For CLI entry points: stop everything and exit on Ctrl+C, SIGTERM, or when the app server exits by itself. */
+/**
+ * For CLI entry points: stop everything and exit on SIGINT, SIGTERM, SIGHUP, when a launcher above this process
+ * (npm, its shell, tsx) exits, or when the app server exits by itself. Entry points that start slowly call
+ * stopTreeOnSignals (lib/app/process-tree.ts) first instead, so a signal during startup is handled too.
+ */
 export function stopOnSignalOrExit(stop: () => Promise<void>, exited: Promise<number>): void {
-  const shutdown = async (code: number): Promise<never> => {
-    await stop();
-    process.exit(code);
-  };
-  process.once("SIGINT", () => void shutdown(0));
-  process.once("SIGTERM", () => void shutdown(0));
-  void exited.then((code) => shutdown(code));
+  stopTreeOnSignals().setStop(stop, exited);
 }

@@ -115,6 +115,8 @@ export async function startDemoStack(options: DemoStackOptions): Promise<DemoSta
         SYNC_SOURCES: demoSyncSources(sandbox.fhirBase, keys.privateJwk),
         CDS_CLIENTS: demoCdsClients(sandbox.origin, sandbox.cdsClient.jwksUrl),
         CDS_SERVICE_BASE_URL: appUrl,
+        // The demo may generate its secrets and pin the date without the production refusals and warnings.
+        EJM_DEMO: "1",
         ...(options.dataDir ? { EJM_DATA_DIR: options.dataDir } : {}),
         ...(options.asOf ? { CLINIC_AS_OF: options.asOf } : {}),
       },

@@ -6,6 +6,7 @@
  * GET /api/patients/[id] handler (session and token from Postgres, parallel FHIR searches over HTTP, engine,
  * JSON), median of N runs, with FHIR request count and bytes.
  */
+import { cookieHeaderFrom } from "../smart/cookies";
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import type { PatientViewResponse } from "../fhir/patient-record-types";
@@ -97,7 +98,8 @@ export async function benchPatientView(runs = 15): Promise<BenchRow[]> {
       const auth = await fetch(start.headers.get("location")!, { redirect: "manual" });
       const done = await handleCallback(new Request(auth.headers.get("location")!, { headers: { cookie } }), deps);
       if (!done.headers.get("location")?.endsWith(`/patients/${PATIENT}`)) throw new Error(`launch did not land on the patient view: ${done.headers.get("location")}`);
-      return { cookie, ms: performance.now() - t0 };
+      // The callback rotates the session id: the session's cookie is the one it sets.
+      return { cookie: cookieHeaderFrom(done), ms: performance.now() - t0 };
     };
     const firstContent = async (cookie: string): Promise<{ ms: number; body: PatientViewResponse }> => {
       const t0 = performance.now();

@@ -5,6 +5,7 @@
  * but never stored (it may hold PHI). One audit row per call.
  */
 import { z } from "zod";
+import { auditOrigin } from "../audit/audit";
 import { auditCds, issuedCards, storeFeedback, type FeedbackRow } from "../db/cds-store";
 import { cdsServiceUrl } from "./config";
 import { findCdsService } from "./discovery";
@@ -49,7 +50,7 @@ export async function handleCdsFeedback(request: Request, serviceId: string, dep
   if (!auth.ok) return auth.response;
   const parsed = await readCdsBody(request, feedbackRequestSchema);
   if (!parsed.ok) {
-    await auditCds(deps.pool, { actor: auth.iss, action, outcome: "refused", entity, detail: { reason: "bad-request" } });
+    await auditCds(deps.pool, { origin: auditOrigin(request), actor: auth.iss, action, outcome: "refused", entity, detail: { reason: "bad-request" } });
     return parsed.response;
   }
   const entries = parsed.value.feedback;
@@ -79,6 +80,7 @@ export async function handleCdsFeedback(request: Request, serviceId: string, dep
     });
     const stored = await storeFeedback(deps.pool, rows);
     await auditCds(deps.pool, {
+      origin: auditOrigin(request),
       actor: auth.iss,
       action,
       outcome: "success",
@@ -95,7 +97,7 @@ export async function handleCdsFeedback(request: Request, serviceId: string, dep
   } catch (error) {
     const kind = error instanceof Error ? error.name : "error";
     deps.log?.("cds-feedback-failed", { error: kind });
-    await auditCds(deps.pool, { actor: auth.iss, action, outcome: "failure", entity, detail: { error: kind } });
+    await auditCds(deps.pool, { origin: auditOrigin(request), actor: auth.iss, action, outcome: "failure", entity, detail: { error: kind } });
     return cdsJson(500, { error: "server-error", message: "The feedback could not be stored; send it again." });
   }
 }

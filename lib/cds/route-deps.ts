@@ -4,17 +4,15 @@
  */
 import "server-only";
 import { clinicToday } from "../app/clinic-today";
+import { eventLogger } from "../app/log";
 import { pgPool } from "../db/pool";
 import { patientViewCards } from "./cards";
 import { cdsAppLaunchUrl, cdsClientsFromEnv, cdsServiceBase } from "./config";
 import { orderSignCards } from "./order-sign";
 import type { CdsDeps, CdsServiceDeps, LogFn } from "./service";
 
-/** PHI-free log lines: event names, counts, codes and timings only. */
-export const cdsLog: LogFn = (event, fields) => {
-  const parts = Object.entries(fields).map(([k, v]) => `${k}=${v}`);
-  console.log(`[cds] ${event} ${parts.join(" ")}`.trim());
-};
+/** PHI-free events (names, counts, codes and timings only) as JSON lines through the process logger. */
+export const cdsLog: LogFn = eventLogger("cds");
 
 export function cdsRouteDeps(): CdsDeps {
   return {

@@ -12,6 +12,8 @@ import type pg from "pg";
 import { z } from "zod";
 import { evaluatePatient } from "../clinical";
 import type { CodeMapping, PatientEvaluation } from "../clinical/types";
+import { hashId } from "../app/log";
+import { auditOrigin } from "../audit/audit";
 import { auditCds, readCodeMappings, rememberJti, storeIssuedCards } from "../db/cds-store";
 import { verifyCdsRequest, type CdsAuthFailure } from "./auth";
 import type { CardContext, RuledCard } from "./card-types";
@@ -229,7 +231,7 @@ export async function authenticateCdsCall(request: Request, audience: string | r
     return { ok: false, response: cdsJson(503, { error: "unavailable", message: "The service cannot check requests right now; try again." }) };
   }
   deps.log?.("cds-unauthorized", { action, reason });
-  await auditCds(deps.pool, { actor: "unauthenticated", action, outcome: "refused", entity, detail: { reason } });
+  await auditCds(deps.pool, { origin: auditOrigin(request), actor: "unauthenticated", action, outcome: "refused", entity, detail: { reason } });
   return { ok: false, response: cdsUnauthorized() };
 }
 
@@ -273,7 +275,7 @@ export async function handleCdsHookRequest(request: Request, serviceId: string, 
 
   const parsed = await readCdsBody(request, hookRequestSchema(service.hook));
   if (!parsed.ok) {
-    await auditCds(deps.pool, { actor: auth.iss, action, outcome: "refused", entity, detail: { reason: "bad-request" } });
+    await auditCds(deps.pool, { origin: auditOrigin(request), actor: auth.iss, action, outcome: "refused", entity, detail: { reason: "bad-request" } });
     return parsed.response;
   }
   const body = parsed.value as unknown as HookRequest;
@@ -284,7 +286,7 @@ export async function handleCdsHookRequest(request: Request, serviceId: string, 
     if (service.hook === "order-select") {
       const chosen = selectedDrafts(drafts, body.context.selections ?? []);
       if (!chosen) {
-        await auditCds(deps.pool, { actor: auth.iss, action, outcome: "refused", entity, detail: { reason: "bad-request" } });
+        await auditCds(deps.pool, { origin: auditOrigin(request), actor: auth.iss, action, outcome: "refused", entity, detail: { reason: "bad-request" } });
         return cdsBadRequest("The request is not valid: context.selections names no order in context.draftOrders.", [
           { path: "context.selections", message: "names no order in context.draftOrders" },
         ]);
@@ -341,12 +343,14 @@ export async function handleCdsHookRequest(request: Request, serviceId: string, 
         deps.log?.("cds-cards-not-stored", { error: error instanceof Error ? error.name : "error" });
       }),
       auditCds(deps.pool, {
+        origin: auditOrigin(request),
         actor: auth.iss,
         action,
         outcome: "success",
         entity,
         detail: {
           hookInstance: body.hookInstance,
+          patient: hashId(body.context.patientId),
           cards: cards.length,
           ruleIds: joinShort([...new Set(ruleIds.flat())]),
           prefetched: record.prefetched.join(","),
@@ -363,7 +367,7 @@ export async function handleCdsHookRequest(request: Request, serviceId: string, 
   } catch (error) {
     const kind = error instanceof Error ? error.name : "error";
     deps.log?.("cds-hook-failed", { hook: service.hook, error: kind });
-    await auditCds(deps.pool, { actor: auth.iss, action, outcome: "failure", entity, detail: { hookInstance: body.hookInstance, error: kind } });
+    await auditCds(deps.pool, { origin: auditOrigin(request), actor: auth.iss, action, outcome: "failure", entity, detail: { hookInstance: body.hookInstance, patient: hashId(body.context.patientId), error: kind } });
     return cdsJson(500, { error: "server-error", message: "The CDS service failed on this request." });
   }
 }

@@ -69,6 +69,15 @@ const SECTIONS: SectionSpec[] = [
       { figure: "CSV export, 100,000-row patient list", target: "< 10 s, peak < 300 MB" },
     ],
   },
+  {
+    file: "load.ts",
+    exportName: "benchLoad",
+    placeholders: [
+      { figure: "load: 50 concurrent clinic leads on the panel API (summary, worklist, charts) for 60 s", target: "p95 < 300 ms, 0 errors" },
+      { figure: "load: 20 concurrent dermatologists on patient views for 60 s", target: "0 errors" },
+      { figure: "load: memory of the serving process during the 60 s load", target: "steady: heap after GC x1.5 at most" },
+    ],
+  },
 ];
 
 async function runSection(spec: SectionSpec, only: string | undefined): Promise<BenchRow[]> {

@@ -1,7 +1,11 @@
 // `npm run demo`: the sandbox EHR with a seeded synthetic cohort beside the app, a first Bulk Data sync of its JAK
-// panel (so the clinic lead's panel is populated), then the launcher's URL.
-import { ensureProductionBuild, stopOnSignalOrExit } from "../app/app-server";
+// panel (so the clinic lead's panel is populated), then the launcher's URL. SIGINT, SIGTERM or SIGHUP to any process
+// of the tree (npm, its shell, tsx, this one) stops all of it.
+import { ensureProductionBuild } from "../app/app-server";
 import { describeFirstSync, startDemoStack } from "../app/demo-stack";
+import { stopTreeOnSignals } from "../app/process-tree";
+
+const shutdown = stopTreeOnSignals();
 
 const appPort = Number(process.env.PORT) || 3000;
 const sandboxPort = Number(process.env.SANDBOX_PORT) || 4100;
@@ -25,4 +29,4 @@ Eczema JAK Monitor demo is running.
 
 Press Ctrl+C to stop everything.`);
 
-stopOnSignalOrExit(() => stack.stop(), stack.app.exited);
+shutdown.setStop(() => stack.stop(), stack.app.exited);

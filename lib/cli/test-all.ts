@@ -1,10 +1,13 @@
-// `npm test`: every quality gate in order (typecheck, lint, unit, integration, build, e2e), then one summary line
-// "N passed, N failed". Steps keep going after a failure so one run shows everything; the exit code is 1 on any.
+// `npm test`: every quality gate in order (lockfile, typecheck, lint, unit, integration, integration on the system PostgreSQL,
+// build, e2e), then one summary line "N passed, N failed". Steps keep going after a failure so one run shows everything;
+// the exit code is 1 on any.
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { PROJECT_ROOT } from "../app/app-server";
 import { ensureChromium, ensureDebianTool } from "../app/chromium";
+import { findSystemServer, startSystemPostgres } from "../db/system-postgres";
 
 interface StepResult {
   name: string;
@@ -45,10 +48,10 @@ async function gate(name: string, command: string, args: string[], timeoutMs: nu
   return { name, passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0, seconds: (Date.now() - started) / 1000 };
 }
 
-async function vitestStep(name: string, config: string, timeoutMs: number): Promise<StepResult> {
+async function vitestStep(name: string, config: string, timeoutMs: number, files: string[] = [], env: Record<string, string | undefined> = {}): Promise<StepResult> {
   const started = Date.now();
   const out = path.join(RESULTS_DIR, `${name}.json`);
-  const code = await run(bin("vitest"), ["run", "--config", config, "--reporter=default", "--reporter=json", `--outputFile.json=${out}`], timeoutMs);
+  const code = await run(bin("vitest"), ["run", "--config", config, "--reporter=default", "--reporter=json", `--outputFile.json=${out}`, ...files], timeoutMs, env);
   const seconds = (Date.now() - started) / 1000;
   try {
     const report = JSON.parse(await readFile(out, "utf8")) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number; numFailedTestSuites: number };
@@ -75,6 +78,57 @@ async function playwrightStep(timeoutMs: number): Promise<StepResult> {
   }
 }
 
+/** The database integration tests that also run against the system's PostgreSQL (any 14+ must do). */
+const SYSTEM_POSTGRES_TESTS = [
+  "lib/db/resource-store.int.test.ts",
+  "lib/db/backup.int.test.ts",
+  "lib/sync/run-sync.int.test.ts",
+  "lib/sync/evaluate-patients.int.test.ts",
+  "lib/panel/queries.int.test.ts",
+  "lib/panel/sync-status.int.test.ts",
+  "lib/reports/report-queries.int.test.ts",
+  "lib/cds/service.int.test.ts",
+];
+
+/**
+ * The focused database tests against Debian's PostgreSQL (15 on Debian 12), not only the embedded 18: a throwaway
+ * cluster on a free port, given to the tests as TEST_DATABASE_URL (each test gets its own database in it), stopped
+ * and removed after. Skipped with a note when the package cannot be installed.
+ */
+async function systemPostgresStep(timeoutMs: number): Promise<StepResult> {
+  let server = findSystemServer();
+  let problem: string | null = null;
+  if (!server) {
+    problem = await ensureDebianTool("/usr/lib/postgresql/15/bin/postgres", "postgresql", run);
+    server = findSystemServer();
+  }
+  if (!server) {
+    const note = `skipped: ${problem ?? "no PostgreSQL 14+ server under /usr/lib/postgresql"}`;
+    console.error(`[test] integration on the system PostgreSQL ${note}`);
+    return { name: "integration-pg", passed: 0, failed: 0, skipped: 1, seconds: 0, note };
+  }
+  const name = `integration-pg${server.major}`;
+  let cluster;
+  try {
+    cluster = await startSystemPostgres({ binDir: server.binDir });
+  } catch (error) {
+    return { name, passed: 0, failed: 1, skipped: 0, seconds: 0, note: `cluster did not start: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  try {
+    return await vitestStep(name, "vitest.integration.config.ts", timeoutMs, SYSTEM_POSTGRES_TESTS, { TEST_DATABASE_URL: cluster.url });
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** An install must not rewrite the committed lock (npm ci never does; npm install with an incomplete lock does). */
+async function lockfileStep(): Promise<StepResult> {
+  if (!existsSync(path.join(PROJECT_ROOT, ".git"))) return { name: "lockfile", passed: 0, failed: 0, skipped: 1, seconds: 0, note: "skipped: not a git checkout" };
+  const result = await gate("lockfile", "git", ["diff", "--exit-code", "--stat", "--", "package-lock.json"], 60_000);
+  if (result.failed) result.note = "package-lock.json differs from the commit: the install changed it (use npm ci, or commit a complete lock)";
+  return result;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   await rm(RESULTS_DIR, { recursive: true, force: true });
@@ -82,6 +136,7 @@ async function main(): Promise<void> {
   const results: StepResult[] = [];
   const minutes = (n: number): number => n * 60_000;
 
+  results.push(await lockfileStep());
   results.push(await gate("typecheck", bin("tsc"), ["--noEmit"], minutes(5)));
   results.push(await gate("lint", bin("eslint"), [".", "--max-warnings=0"], minutes(5)));
   // The PDF export test renders a page with poppler-utils' pdftoppm.
@@ -89,6 +144,7 @@ async function main(): Promise<void> {
   if (popplerProblem) console.error(`[test] ${popplerProblem} (the PDF page test is skipped without it)`);
   results.push(await vitestStep("unit", "vitest.config.ts", minutes(8)));
   results.push(await vitestStep("integration", "vitest.integration.config.ts", minutes(12)));
+  results.push(await systemPostgresStep(minutes(6)));
   const build = await gate("build", bin("next"), ["build"], minutes(8));
   results.push(build);
 
@@ -105,9 +161,9 @@ async function main(): Promise<void> {
   const passed = results.reduce((n, r) => n + r.passed, 0);
   const failed = results.reduce((n, r) => n + r.failed, 0);
   const skipped = results.reduce((n, r) => n + r.skipped, 0);
-  console.log("\n step         passed  failed  skipped  seconds");
+  console.log("\n step              passed  failed  skipped  seconds");
   for (const r of results) {
-    console.log(` ${r.name.padEnd(12)} ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}  ${r.seconds.toFixed(1).padStart(7)}${r.note ? `  (${r.note})` : ""}`);
+    console.log(` ${r.name.padEnd(17)} ${String(r.passed).padStart(6)}  ${String(r.failed).padStart(6)}  ${String(r.skipped).padStart(7)}  ${r.seconds.toFixed(1).padStart(7)}${r.note ? `  (${r.note})` : ""}`);
   }
   console.log(` total time ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);

@@ -1,12 +1,15 @@
 // `npm run worker`: a job worker on its own, beside any number of app instances and other workers sharing
 // DATABASE_URL. Applies pending migrations, mirrors the configured sources (SYNC_SOURCES / SYNC_SOURCES_FILE)
-// into the sources table, then runs sync and evaluation jobs and the schedules until SIGTERM or SIGINT.
+// into the sources table, then runs sync and evaluation jobs and the schedules until SIGTERM, SIGINT or SIGHUP to any
+// process of its tree (npm, its shell, tsx, this one).
+import { stopTreeOnSignals } from "../app/process-tree";
 import { applyMigrations } from "../db/migrate";
 import { createPool } from "../db/pool";
 import { startWorker } from "../jobs/queue";
 import { loadSourceConfigs, syncSourcesTable } from "../sync/sources";
 
 const log = (line: string) => console.log(`[worker ${process.pid}] ${line}`);
+const shutdown = stopTreeOnSignals({ log });
 
 async function main(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL?.trim();
@@ -24,22 +27,8 @@ async function main(): Promise<void> {
     await pool.end();
   }
   const worker = await startWorker({ databaseUrl, log, sources });
-
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: stopping after the running jobs`);
-    worker.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(`[worker ${process.pid}] stop failed: ${error instanceof Error ? error.message : String(error)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", shutdown);
-  process.on("SIGINT", shutdown);
+  // Stopping lets the running jobs finish (or hands them back to the queue after the worker's grace period).
+  shutdown.setStop(() => worker.stop());
 }
 
 main().catch((error: unknown) => {

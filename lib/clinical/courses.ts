@@ -253,7 +253,7 @@ export function medicationEvent(r: Json, kind: MedicationKind, index: number, me
     if (doseMg !== null) break;
   }
   if (doseMg === null && resolved.nameText) {
-    const mg = MG_PATTERN.exec(resolved.nameText);
+    const mg = MG_PATTERN.exec(resolved.nameText.slice(0, 500)); // a drug name is short; a long digit run makes the pattern quadratic
     if (mg?.[1]) doseMg = Number(mg[1]);
   }
 

@@ -4,6 +4,7 @@
  * client issuers, override codes and counts.
  */
 import type pg from "pg";
+import { tryRecordAudit } from "../audit/audit";
 
 /** Clock skew kept on top of a jti's expiry before it is purged (the verifier tolerates that much on exp). */
 const JTI_PURGE_GRACE = "5 minutes";
@@ -121,21 +122,23 @@ export interface CdsAuditEntry {
   action: string;
   outcome: "success" | "refused" | "failure";
   entity?: string | null;
-  /** No PHI: service ids, rule ids, counts, reason codes. */
+  /** No PHI: service ids, rule ids, counts, reason codes, the patient hashed (lib/app/log.ts hashId). */
   detail: Record<string, string | number | boolean | null>;
+  /** From where the call came (lib/audit auditOrigin). */
+  origin?: string | null;
 }
 
-/** One audit_events row (role "cds-client"); a failure to audit never fails the call it describes. */
+/** One audit_events row (role "cds-client", lib/audit's writer and PHI guard); a failure to audit never fails the call it describes. */
 export async function auditCds(pool: pg.Pool, entry: CdsAuditEntry): Promise<void> {
-  await pool
-    .query(`insert into audit_events (actor, role, action, entity, outcome, detail) values ($1, 'cds-client', $2, $3, $4, $5::jsonb)`, [
-      entry.actor,
-      entry.action,
-      entry.entity ?? null,
-      entry.outcome,
-      JSON.stringify(entry.detail),
-    ])
-    .catch(() => undefined);
+  await tryRecordAudit(pool, {
+    actor: entry.actor,
+    role: "cds-client",
+    action: entry.action,
+    entity: entry.entity ?? null,
+    outcome: entry.outcome,
+    detail: entry.detail,
+    origin: entry.origin ?? null,
+  });
 }
 
 /** The site's code mappings (code_mappings) for the engine, as the sync's evaluation reads them. */

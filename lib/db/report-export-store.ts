@@ -5,6 +5,7 @@
  */
 import { Writable } from "node:stream";
 import type pg from "pg";
+import { recordAudit } from "../audit/audit";
 
 export const EXPORT_AUDIT_ACTION = "report.export";
 /** The actor of a session without a practitioner (no fhirUser): it owns no background export. */
@@ -163,15 +164,17 @@ export interface ExportAuditDetail {
   error?: string;
 }
 
-export async function auditExport(pool: pg.Pool, entry: { actor: string; role: string; outcome: "success" | "failure"; detail: ExportAuditDetail }): Promise<void> {
-  await pool.query("INSERT INTO audit_events (actor, role, action, entity, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6)", [
-    entry.actor,
-    entry.role,
-    EXPORT_AUDIT_ACTION,
-    `Measure/${entry.detail.measureId}`,
-    entry.outcome,
-    JSON.stringify(entry.detail),
-  ]);
+/** One export's audit row (lib/audit's writer and PHI guard); throws when it cannot be written. */
+export async function auditExport(pool: pg.Pool, entry: { actor: string; role: string; outcome: "success" | "failure"; detail: ExportAuditDetail; origin?: string | null }): Promise<void> {
+  await recordAudit(pool, {
+    actor: entry.actor,
+    role: entry.role,
+    action: EXPORT_AUDIT_ACTION,
+    entity: `Measure/${entry.detail.measureId}`,
+    outcome: entry.outcome,
+    detail: { ...entry.detail },
+    origin: entry.origin ?? null,
+  });
 }
 
 export interface ExportAuditEntry {

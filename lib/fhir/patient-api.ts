@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { clinicToday } from "../app/clinic-today";
+import { auditOrigin, patientEntity, type AuditFn, type AuditOutcome } from "../audit/audit";
 import { evaluatePatient, RULES_VERSION } from "../clinical";
 import type { CodeMapping } from "../clinical/types";
 import { getSessionAccess, type AccessDeps, type SessionAccessOk } from "../smart/access";
@@ -21,6 +22,8 @@ export interface PatientApiDeps extends AccessDeps {
   fetchOptions?: PatientViewInput["fetchOptions"];
   /** Default: env CLINIC_AS_OF when set, else today in env CLINIC_TIMEZONE (UTC). */
   asOf?: () => string;
+  /** One "patient.view" audit row per request for a well-formed id: who, role, the patient hashed, the outcome. */
+  audit?: AuditFn;
 }
 
 export { clinicToday };
@@ -37,8 +40,21 @@ function sessionError(error: "no-session" | "session-expired"): ApiErrorBody {
 export async function handlePatientViewRequest(request: Request, rawId: string, deps: PatientApiDeps): Promise<Response> {
   const id = idSchema.safeParse(rawId);
   if (!id.success) return json(400, { error: "bad-request", message: "Malformed patient id." } satisfies ApiErrorBody);
+  const audit = (actor: { practitionerId: string | null; role: string | null } | null, outcome: AuditOutcome, detail: Record<string, string | number>): Promise<void> =>
+    deps.audit?.({
+      actor: actor?.practitionerId ?? "unknown",
+      role: actor?.role ?? null,
+      action: "patient.view",
+      entity: patientEntity(id.data),
+      outcome,
+      detail,
+      origin: auditOrigin(request),
+    })?.catch(() => undefined) ?? Promise.resolve();
   let access = await getSessionAccess(request, deps);
-  if (!access.ok) return json(401, sessionError(access.error));
+  if (!access.ok) {
+    await audit(null, "refused", { status: 401, reason: access.error });
+    return json(401, sessionError(access.error));
+  }
   const codeMappings = deps.codeMappings ? await deps.codeMappings().catch(() => [] as CodeMapping[]) : [];
   const run = (a: SessionAccessOk) =>
     buildPatientView({
@@ -57,9 +73,15 @@ export async function handlePatientViewRequest(request: Request, rawId: string, 
   let result = await run(access);
   if (result.status === 401) {
     // The server refused a token before its advertised expiry: refresh once and try again.
+    const session = access.session;
     access = await getSessionAccess(request, deps, { rejectedToken: access.accessToken });
-    if (!access.ok) return json(401, sessionError(access.error));
+    if (!access.ok) {
+      await audit(session, "failure", { status: 401, reason: access.error });
+      return json(401, sessionError(access.error));
+    }
     result = await run(access);
   }
+  const outcome: AuditOutcome = result.status === 200 ? "success" : result.status === 403 ? "refused" : "failure";
+  await audit(access.session, outcome, { status: result.status, ...(result.status === 200 ? {} : { reason: result.body.error }) });
   return json(result.status, result.body);
 }

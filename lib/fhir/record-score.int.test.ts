@@ -3,6 +3,7 @@
  * PostgreSQL: a launched session records an itch score that the patient view then shows; the session,
  * patient-in-context, write-scope and input checks; the audit row without PHI.
  */
+import { cookieHeaderFrom } from "../smart/cookies";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestDatabase } from "../db/testing";
 import { FIXTURE_IDS, startSandbox, type RunningSandbox } from "../sandbox";
@@ -47,7 +48,8 @@ async function launch(scopes?: string): Promise<string> {
   const auth = await fetch(start.headers.get("location")!, { redirect: "manual" });
   const done = await handleCallback(new Request(auth.headers.get("location")!, { headers: { cookie } }), deps);
   expect(done.status).toBe(302);
-  return cookie;
+  // The callback rotates the session id: the session's cookie is the one it sets.
+  return cookieHeaderFrom(done);
 }
 
 function deps(): RecordScoreDeps {

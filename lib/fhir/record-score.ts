@@ -6,6 +6,7 @@
  * status, timing only).
  */
 import { ZodError } from "zod";
+import { auditOrigin } from "../audit/audit";
 import type { AccessDeps, SessionAccessOk } from "../smart/access";
 import { getSessionAccess } from "../smart/access";
 import type { LaunchDeps } from "../smart/launch";
@@ -39,8 +40,9 @@ export async function handleRecordScoreRequest(request: Request, rawId: string, 
   let access = await getSessionAccess(request, deps);
   if (!access.ok) return error(401, access.error, "Launch the app again from the EHR.", { relaunch: `/relaunch?reason=${access.error}` });
   const { session } = access;
+  const origin = auditOrigin(request);
   const audit = (outcome: string, detail: Record<string, unknown>): Promise<void> =>
-    (deps.audit?.({ actor: session.practitionerId ?? "unknown", role: session.role, action: "record-score", outcome, detail }) ?? Promise.resolve()).catch(() => undefined);
+    (deps.audit?.({ actor: session.practitionerId ?? "unknown", role: session.role, action: "record-score", outcome, detail, ...(origin ? { origin } : {}) }) ?? Promise.resolve()).catch(() => undefined);
 
   if (!session.patientId || session.patientId !== rawId) {
     await audit("refused", { reason: "patient-not-in-context" });

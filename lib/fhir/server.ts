@@ -1,12 +1,14 @@
 /**
  * The app process's dependencies for the patient view: SMART session deps plus the site's code mappings
- * (code_mappings table) for the engine and the score code search. Used by GET /api/patients/[id] and by the
- * page's server-side prefetch, so both behave identically.
+ * (code_mappings table) for the engine and the score code search, the structured log and the audit trail. Used by
+ * GET /api/patients/[id] and by the page's server-side prefetch, so both behave (and are audited) identically.
  */
 import "server-only";
+import { eventLogger } from "../app/log";
+import { auditTo } from "../audit/audit";
 import { prisma } from "../db/client";
 import type { CodeMapping } from "../clinical/types";
-import { logEvent, smartDeps } from "../smart/server";
+import { smartDeps } from "../smart/server";
 import type { PatientApiDeps } from "./patient-api";
 
 export async function siteCodeMappings(): Promise<CodeMapping[]> {
@@ -16,5 +18,5 @@ export async function siteCodeMappings(): Promise<CodeMapping[]> {
 
 export function patientViewDeps(): PatientApiDeps {
   const deps = smartDeps();
-  return { store: deps.store, config: deps.config, log: logEvent, codeMappings: siteCodeMappings };
+  return { store: deps.store, config: deps.config, log: eventLogger("patient-view"), codeMappings: siteCodeMappings, audit: auditTo(prisma()) };
 }

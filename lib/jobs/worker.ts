@@ -7,6 +7,7 @@
  */
 import type { Job } from "pg-boss";
 import { z } from "zod";
+import { eventLogger, lineLogger } from "../app/log";
 import { todayIn } from "../fhir/patient-view";
 import { computeCodeCoverageViews } from "../panel/code-coverage";
 import { reevaluatePatientsWithCode } from "../panel/code-mappings";
@@ -117,7 +118,7 @@ async function applySchedules(context: JobContext, sources: SourceConfig[], env:
 
 export async function startJobWorker(options: StartWorkerOptions): Promise<WorkerHandle> {
   const env = options.env ?? process.env;
-  const log = options.log ?? ((line: string) => console.log(`[worker] ${line}`));
+  const log = options.log ?? lineLogger("worker");
   const sources = options.sources ?? loadSourceConfigs(env);
   tuneHeapForEvaluation();
   const context = await startWorkContext({ databaseUrl: options.databaseUrl, log, tuning: tuningOf(env) });
@@ -145,7 +146,8 @@ export async function startJobWorker(options: StartWorkerOptions): Promise<Worke
     pool,
     sources,
     ...(options.fetch ? { fetch: options.fetch } : {}),
-    log: (event: string, fields: Record<string, string | number | boolean | null>) => log(`${event} ${JSON.stringify(fields)}`),
+    // Structured (JSON lines with the run's counts and error kinds), whatever `log` the caller gave for progress lines.
+    log: eventLogger("sync"),
     evaluateChanged: async (sourceId: string) => evaluateDirtyPatients(pool, sourceId, { asOf: await asOfFor(sourceId) }),
     asOf: () => clinicDate(env, null),
   };

@@ -2,9 +2,12 @@
  * What the panel's route handlers share: the role they require, JSON responses that are never cached, a
  * 400 that lists each rejected parameter with its reason, and a 500 that logs the error's kind (no PHI, no ids).
  */
+import { eventLogger } from "../app/log";
 import type { AppRole } from "../smart/roles";
 import type { FilterProblem } from "./filters";
 import type { PanelErrorBody } from "./types";
+
+const log = eventLogger("panel");
 
 /** The panel API is for clinic leads only. */
 export const PANEL_API_ROLES: readonly AppRole[] = ["clinic-lead"];
@@ -25,7 +28,7 @@ export function notFound(message: string): Response {
 /** A failed query: logged by error class and SQLSTATE only, answered with a message a person can act on. */
 export function serverError(endpoint: string, error: unknown): Response {
   const kind = error instanceof Error ? error.name : "unknown";
-  const code = typeof (error as { code?: unknown })?.code === "string" ? (error as { code: string }).code : "-";
-  console.error(`[panel] ${endpoint}-failed error=${kind} sqlstate=${code}`);
+  const code = typeof (error as { code?: unknown })?.code === "string" ? (error as { code: string }).code : null;
+  log(`${endpoint}-failed`, { error: kind, sqlstate: code });
   return panelJson(500, { error: "server-error", message: "The panel's data could not be read. Try again; if it keeps failing, check the database (GET /api/health)." } satisfies PanelErrorBody);
 }

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { describe, expect, it } from "vitest";
+import { captureLogs } from "../app/log";
 import type { CodeCoverage } from "./code-coverage";
 import {
   handleCodeCoverageGet,
@@ -108,18 +109,18 @@ describe("panel API refusals happen before any database or queue work", () => {
 describe("panel API failures", () => {
   it("turns a database failure into a JSON 503 a page can show", async () => {
     const { deps } = refusingDeps();
-    const originalError = console.error;
-    const logged: string[] = [];
-    console.error = (line: string) => void logged.push(line);
+    const capture = captureLogs();
     try {
       const response = await handleSyncNowPost(request("POST", "/api/panel/sync", { sourceId: "sandbox" }), deps);
       expect(response.status).toBe(503);
       expect(response.headers.get("content-type")).toBe("application/json");
       expect(await response.json()).toMatchObject({ error: "unavailable" });
     } finally {
-      console.error = originalError;
+      capture.restore();
     }
-    expect(logged).toEqual(["[panel] sync-now failed: Error"]);
+    expect(capture.lines.map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ level: "warn", component: "panel", event: "sync-now-failed", error: "Error" }),
+    ]);
   });
 });
 

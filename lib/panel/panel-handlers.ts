@@ -4,6 +4,8 @@
  * zod and delegates to lib/panel and the job queue. Route files only wire the real dependencies in.
  */
 import type pg from "pg";
+import { eventLogger } from "../app/log";
+import { auditOrigin } from "../audit/audit";
 import type { CodeReevaluationOutput, JobStatus } from "../jobs/queue";
 import { readCodeCoverageView, type CodeCoverageResponse } from "./code-coverage";
 import { addCodeMapping, CodeMappingError, listCodeMappings, removeCodeMapping } from "./code-mappings";
@@ -60,15 +62,20 @@ export interface CodeHandlerDeps extends PanelHandlerDeps {
   codeJobs: CodeJobs;
 }
 
+const log = eventLogger("panel");
+
 export const NO_SOURCE_MESSAGE = "No source configured: set SYNC_SOURCES (README).";
 
 async function authorized(request: Request, deps: PanelHandlerDeps): Promise<PanelActor | Response> {
   return deps.authorize(request);
 }
 
-/** Origin first (no database work for a forged request), then the role. */
+/** Origin first (no database work for a forged request), then the role; the actor carries the client's address for the audit. */
 async function authorizedChange(request: Request, deps: PanelHandlerDeps): Promise<PanelActor | Response> {
-  return crossSiteRefusal(request, deps.appOrigin(request)) ?? deps.authorize(request);
+  const refusal = crossSiteRefusal(request, deps.appOrigin(request));
+  if (refusal) return refusal;
+  const actor = await deps.authorize(request);
+  return actor instanceof Response ? actor : { ...actor, origin: auditOrigin(request) };
 }
 
 function sourceParam(value: string | undefined): string | null {
@@ -351,7 +358,7 @@ function guarded<A extends unknown[]>(name: string, handler: (...args: A) => Pro
     try {
       return await handler(...args);
     } catch (error) {
-      console.error(`[panel] ${name} failed: ${errorName(error)}`);
+      log(`${name}-failed`, { error: errorName(error) });
       return errorResponse(503, "unavailable", "The panel could not read or change its data just now (is the database reachable?). Try again in a moment.");
     }
   };

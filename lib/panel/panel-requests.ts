@@ -4,6 +4,7 @@
  */
 import type pg from "pg";
 import { z } from "zod";
+import { tryRecordAudit } from "../audit/audit";
 import { parseConceptId } from "../clinical/codes";
 import type { PanelApiErrorBody } from "./sync-types";
 
@@ -110,6 +111,8 @@ export function queryObject(request: Request): Record<string, string> {
 export interface PanelActor {
   practitionerId: string | null;
   role: string;
+  /** From where the request came (lib/audit auditOrigin), for the audit row. */
+  origin?: string | null;
 }
 
 export interface AuditEntry {
@@ -120,16 +123,15 @@ export interface AuditEntry {
   detail: Record<string, string | number | boolean | null>;
 }
 
-/** One audit_events row; a failure to audit never fails the request it describes. */
+/** One audit_events row (lib/audit's writer and PHI guard); a failure to audit never fails the request it describes. */
 export async function audit(pool: pg.Pool, actor: PanelActor, entry: AuditEntry): Promise<void> {
-  await pool
-    .query(`insert into audit_events (actor, role, action, entity, outcome, detail) values ($1, $2, $3, $4, $5, $6::jsonb)`, [
-      actor.practitionerId ?? "unknown",
-      actor.role,
-      entry.action,
-      entry.entity ?? null,
-      entry.outcome,
-      JSON.stringify(entry.detail),
-    ])
-    .catch(() => undefined);
+  await tryRecordAudit(pool, {
+    actor: actor.practitionerId ?? "unknown",
+    role: actor.role,
+    action: entry.action,
+    entity: entry.entity ?? null,
+    outcome: entry.outcome,
+    detail: entry.detail,
+    origin: actor.origin ?? null,
+  });
 }

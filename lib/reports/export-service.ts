@@ -10,6 +10,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import { z } from "zod";
+import { logger } from "../app/log";
 import {
   auditExport,
   beginExport,
@@ -35,6 +36,8 @@ type Env = Record<string, string | undefined>;
 export interface ExportActor {
   actor: string;
   role: string;
+  /** From where the export was asked (lib/audit auditOrigin), for its audit row; kept with a background export. */
+  origin?: string | null;
 }
 
 export interface ExportInput {
@@ -76,7 +79,10 @@ export function deidentificationSecret(env: Env = process.env): string {
       mkdirSync(dir, { recursive: true });
       secret = randomBytes(32).toString("base64url");
       writeFileSync(file, secret + "\n", { mode: 0o600 });
-      console.warn(`[reports] REPORT_DEIDENTIFICATION_SECRET is not set: generated a development secret in ${file}. Set it (32+ bytes) in production, the same on every instance.`);
+      logger().warn(
+        { component: "reports", event: "deidentification-secret-generated", file },
+        "REPORT_DEIDENTIFICATION_SECRET is not set: generated a development secret. Set it (32+ bytes) in production, the same on every instance.",
+      );
     }
   }
   secretHolder.ejmDeidentificationSecret = secret;
@@ -148,7 +154,7 @@ export async function createBackgroundExport(pool: pg.Pool, input: ExportInput, 
     ...actor,
     measureId: input.request.measureId,
     format: input.options.format,
-    request: { ...input, baseUrl: ctx.baseUrl },
+    request: { ...input, baseUrl: ctx.baseUrl, ...(actor.origin ? { origin: actor.origin } : {}) },
     rowsTotal: rows,
     fileName: exportFileName(input.request, input.options.format, shared),
     contentType: EXPORT_CONTENT_TYPES[input.options.format],
@@ -157,6 +163,7 @@ export async function createBackgroundExport(pool: pg.Pool, input: ExportInput, 
 
 const storedInputSchema = z.object({
   baseUrl: z.string(),
+  origin: z.string().max(300).optional(),
   request: z.object({
     measureId: z.string().refine(isMeasureId),
     period: z.object({ from: z.string(), to: z.string() }),
@@ -179,9 +186,9 @@ export async function runBackgroundExport(pool: pg.Pool, exportId: string, ctx: 
     await failExport(pool, exportId, "The stored export request is not valid.");
     return readExport(pool, exportId);
   }
-  const { baseUrl, ...rest } = stored.data;
+  const { baseUrl, origin, ...rest } = stored.data;
   const input = rest as unknown as ExportInput;
-  const actor = { actor: row.actor, role: row.role };
+  const actor: ExportActor = { actor: row.actor, role: row.role, origin: origin ?? null };
   await beginExport(pool, exportId);
   const writer = exportChunkWriter(pool, exportId);
   let lastProgress = 0;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { captureLogs } from "../app/log";
 import type { ReportExportRow } from "../db/report-export-store";
 import type { AppRole } from "../smart/roles";
 import type { ExportActor, ExportInput } from "./export-service";
@@ -224,18 +225,16 @@ describe("reading reports", () => {
       throw Object.assign(new Error("relation report_cases does not exist for patient p-123"), { code: "42P01" });
     };
     const { deps } = depsWith(QUALITY, backend);
-    const logged: unknown[][] = [];
-    const original = console.error;
-    console.error = (...args: unknown[]) => void logged.push(args);
+    const capture = captureLogs();
     try {
       const response = await handleReportGet(get("/api/reports/baseline-screening"), "baseline-screening", deps);
       expect(response.status).toBe(503);
       expect(await response.json()).toMatchObject({ error: "unavailable" });
     } finally {
-      console.error = original;
+      capture.restore();
     }
-    expect(logged.flat().join(" ")).toContain("sqlstate=42P01");
-    expect(logged.flat().join(" ")).not.toContain("p-123");
+    expect(capture.text()).toContain('"sqlstate":"42P01"');
+    expect(capture.text()).not.toContain("p-123");
   });
 });
 

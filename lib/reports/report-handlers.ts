@@ -4,6 +4,8 @@
  * (lib/reports/report-requests.ts) and delegates to the report queries and the export service, which the route
  * injects as `backend` (so these handlers are unit-tested with fakes). Route files only wire the real ones in.
  */
+import { eventLogger } from "../app/log";
+import { auditOrigin } from "../audit/audit";
 import type { IsoDate } from "../clinical/types";
 import { UNKNOWN_ACTOR, type ExportAuditEntry, type ReportExportRow } from "../db/report-export-store";
 import type { FilterProblem } from "../panel/filters";
@@ -28,6 +30,8 @@ import {
   reportRequestFor,
   type Parsed,
 } from "./report-requests";
+
+const log = eventLogger("reports");
 
 // ---------- response bodies (the browser imports these types) ----------
 
@@ -151,9 +155,10 @@ function badRequest(problems: FilterProblem[]): Response {
   return reportError(400, "bad-request", problems.map((p) => p.reason).join("; "), problems);
 }
 
-/** The export service's actor: who (the practitioner, "unknown" without one) and their role. */
-function exportActor(actor: ReportActor): ExportActor {
-  return { actor: actor.practitionerId ?? UNKNOWN_ACTOR, role: actor.role };
+/** The export service's actor: who (the practitioner, "unknown" without one), their role and, for the audit, from where. */
+function exportActor(actor: ReportActor, request?: Request): ExportActor {
+  const origin = request ? auditOrigin(request) : null;
+  return { actor: actor.practitionerId ?? UNKNOWN_ACTOR, role: actor.role, ...(origin ? { origin } : {}) };
 }
 
 /** A measure id from the path: the id, or 404. */
@@ -295,7 +300,7 @@ async function handleExportPostUnguarded(request: Request, measureIdRaw: string,
   if (!actor.practitionerId) {
     return reportError(403, "no-practitioner", "A background export needs to know who you are, and this launch did not say (no fhirUser). Narrow the filters for a direct export, or launch again from the EHR.");
   }
-  const exportId = await deps.backend.createBackgroundExport(input, exportActor(actor), plan.rows, { baseUrl: deps.appOrigin(request) });
+  const exportId = await deps.backend.createBackgroundExport(input, exportActor(actor, request), plan.rows, { baseUrl: deps.appOrigin(request) });
   try {
     await deps.queue.requestReportExport(exportId);
   } catch {
@@ -329,7 +334,7 @@ async function handleExportGetUnguarded(request: Request, measureIdRaw: string, 
   }
   const ctx: { baseUrl: string; reporter?: string } = { baseUrl: deps.appOrigin(request) };
   if (actor.practitionerId) ctx.reporter = actor.practitionerId;
-  return fileResponse(deps.backend.streamExport(input, exportActor(actor), ctx));
+  return fileResponse(deps.backend.streamExport(input, exportActor(actor, request), ctx));
 }
 
 async function handleExportsListGetUnguarded(request: Request, deps: ReportHandlerDeps): Promise<Response> {
@@ -376,8 +381,8 @@ function guarded<A extends unknown[]>(name: string, handler: (...args: A) => Pro
     try {
       return await handler(...args);
     } catch (error) {
-      const code = typeof (error as { code?: unknown })?.code === "string" ? (error as { code: string }).code : "-";
-      console.error(`[reports] ${name} failed: error=${error instanceof Error ? error.name : "unknown"} sqlstate=${code}`);
+      const code = typeof (error as { code?: unknown })?.code === "string" ? (error as { code: string }).code : null;
+      log(`${name}-failed`, { error: error instanceof Error ? error.name : "unknown", sqlstate: code });
       return reportError(503, "unavailable", "The report could not be read just now (is the database reachable? GET /api/health). Try again in a moment.");
     }
   };

@@ -19,6 +19,28 @@
  */
 export const SANDBOX_DEMO_SECRET = "sandbox-app-secret";
 
+/**
+ * Secrets come only from the environment in production: with NODE_ENV=production (and not the demo, EJM_DEMO=1)
+ * a missing SESSION_SECRET or SMART client credential (SMART_CLIENT_SECRET, SMART_CLIENT_PRIVATE_JWK, or
+ * SMART_PUBLIC_CLIENT=1) stops the app at startup with this error instead of a generated or demo secret.
+ */
+export function productionSecretProblems(env: Record<string, string | undefined> = process.env): string[] {
+  if (env.NODE_ENV !== "production" || env.EJM_DEMO === "1") return [];
+  const problems: string[] = [];
+  if (!env.SESSION_SECRET) problems.push("SESSION_SECRET is not set (32+ random bytes, the same on every instance)");
+  else if (Buffer.byteLength(env.SESSION_SECRET, "utf8") < 32) problems.push("SESSION_SECRET is shorter than 32 bytes");
+  const publicClient = env.SMART_PUBLIC_CLIENT === "1" || env.SMART_PUBLIC_CLIENT === "true";
+  if (!publicClient && !env.SMART_CLIENT_SECRET && !env.SMART_CLIENT_PRIVATE_JWK) {
+    problems.push("no SMART client credential: set SMART_CLIENT_SECRET or SMART_CLIENT_PRIVATE_JWK (or SMART_PUBLIC_CLIENT=1)");
+  }
+  return problems;
+}
+
+export function assertProductionSecrets(env: Record<string, string | undefined> = process.env): void {
+  const problems = productionSecretProblems(env);
+  if (problems.length) throw new Error(`Refusing to start in production (NODE_ENV=production): ${problems.join("; ")}. Secrets are never generated outside the demo.`);
+}
+
 export const PATIENT_SCOPES = [
   "patient/Patient.rs",
   "patient/Observation.rs",
@@ -50,6 +72,7 @@ export interface SmartClientConfig {
 }
 
 export function smartConfig(env: Record<string, string | undefined> = process.env): SmartClientConfig {
+  assertProductionSecrets(env);
   const publicClient = env.SMART_PUBLIC_CLIENT === "1" || env.SMART_PUBLIC_CLIENT === "true";
   let privateJwk: SmartClientConfig["privateJwk"];
   if (env.SMART_CLIENT_PRIVATE_JWK) {

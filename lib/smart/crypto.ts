@@ -1,8 +1,8 @@
 /**
  * Tokens at rest: AES-256-GCM with a key derived (HKDF-SHA256) from SESSION_SECRET. The ciphertext format is
  * "v1.<iv b64url>.<tag b64url>.<data b64url>". Without SESSION_SECRET, a random secret is generated once into
- * .data/session-secret (git-ignored) and a warning says so: set SESSION_SECRET in production, the same on
- * every app instance.
+ * .data/session-secret (git-ignored) and a warning says so, except in production (NODE_ENV=production without
+ * EJM_DEMO=1), where a missing SESSION_SECRET is an error.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -37,6 +37,9 @@ const globalKey = globalThis as unknown as { ejmSessionKey?: Buffer };
 export function sessionKey(env: Record<string, string | undefined> = process.env): Buffer {
   if (globalKey.ejmSessionKey) return globalKey.ejmSessionKey;
   let secret = env.SESSION_SECRET;
+  if (!secret && env.NODE_ENV === "production" && env.EJM_DEMO !== "1") {
+    throw new Error("SESSION_SECRET is not set: set it (32+ random bytes, the same on every instance) in production; a secret is generated only for the demo (EJM_DEMO=1).");
+  }
   if (!secret) {
     const dir = env.EJM_DATA_DIR ? path.resolve(env.EJM_DATA_DIR) : path.resolve(process.cwd(), ".data");
     const file = path.join(dir, "session-secret");

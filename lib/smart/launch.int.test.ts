@@ -12,6 +12,7 @@ import { smartConfig } from "./config";
 import { auditSink } from "./audit";
 import { deriveKey } from "./crypto";
 import { handleCallback, handleLaunch, type LaunchDeps } from "./launch";
+import { parseRoleMapping } from "./roles";
 import { SessionStore } from "./session-store";
 
 const APP = "http://127.0.0.1:3999";
@@ -40,10 +41,10 @@ function cookieOf(res: Response): string {
   return set.split(";")[0] ?? "";
 }
 
-/** /launch -> sandbox authorize -> /callback; returns the session cookie and the final redirect. */
+/** /launch -> sandbox authorize -> /callback; returns the session cookie the callback set (rotated) and the final redirect. */
 async function launch(
   opts: { patient?: string; practitioner?: string; standalone?: boolean; deps?: LaunchDeps } = {},
-): Promise<{ cookie: string; location: string; authorizeUrl: URL; done: Response }> {
+): Promise<{ cookie: string; launchCookie: string; location: string; authorizeUrl: URL; done: Response }> {
   const practitioner = opts.practitioner ?? dermatologist;
   const launchDeps = opts.deps ?? deps;
   const params = new URLSearchParams({ iss: sandbox.fhirBase });
@@ -58,7 +59,7 @@ async function launch(
   expect(callbackUrl.startsWith(`${APP}/callback?`)).toBe(true);
   const done = await handleCallback(new Request(callbackUrl, { headers: { cookie } }), launchDeps);
   expect(done.status).toBe(302);
-  return { cookie, location: done.headers.get("location")!, authorizeUrl, done };
+  return { cookie: cookieOf(done), launchCookie: cookie, location: done.headers.get("location")!, authorizeUrl, done };
 }
 
 const sessionIdOf = (cookie: string): string => cookie.split("=")[1]!;
@@ -130,20 +131,18 @@ describe("EHR launch through fhirclient with the Web Request adapter", () => {
     const before = await db.prisma.session.count();
     const res = await handleLaunch(new Request(`${APP}/launch?iss=${encodeURIComponent("http://127.0.0.1:9/fhir")}&launch=x`), deps);
     expect(res.headers.get("location")).toBe(`${APP}/relaunch?reason=discovery-failed`);
-    expect(res.headers.get("set-cookie")).toMatch(/^ejm_session=; .*Max-Age=0/);
+    expect(res.headers.get("set-cookie")).toBeNull();
     expect(await db.prisma.session.count()).toBeLessThanOrEqual(before);
   });
 
-  it("replaces the browser's previous session on a new launch and deletes expired rows", async () => {
-    const first = await launch();
-    const firstId = first.cookie.split("=")[1]!;
+  it("deletes expired and idle rows on a new launch", async () => {
     const stale = await deps.store.create(60);
     await db.prisma.session.update({ where: { id: stale.id }, data: { expiresAt: new Date(Date.now() - 60_000) } });
+    const idle = await deps.store.create(3600);
+    await db.prisma.session.update({ where: { id: idle.id }, data: { updatedAt: new Date(Date.now() - 31 * 60_000) } });
     const params = new URLSearchParams({ iss: sandbox.fhirBase, launch: sandbox.createLaunch(dermatologist, patientB) });
-    const second = await handleLaunch(new Request(`${APP}/launch?${params}`, { headers: { cookie: first.cookie } }), deps);
-    expect(cookieOf(second)).not.toBe(first.cookie);
-    expect(await db.prisma.session.findUnique({ where: { id: firstId } })).toBeNull();
-    await expect.poll(() => db.prisma.session.findUnique({ where: { id: stale.id } })).toBeNull();
+    await handleLaunch(new Request(`${APP}/launch?${params}`), deps);
+    await expect.poll(() => db.prisma.session.count({ where: { id: { in: [stale.id, idle.id] } } })).toBe(0);
   });
 
   it("lands a standalone clinic-lead launch (no patient) on the panel, a quality analyst on the reports", async () => {
@@ -333,7 +332,7 @@ describe("callback state, checked before anything else", () => {
     expect(callback.searchParams.get("state")).toBe(new URL(start.headers.get("location")!).searchParams.get("state"));
     const res = await handleCallback(new Request(callback, { headers: { cookie } }), deps);
     expect(res.headers.get("location")).toBe(`${APP}/relaunch?reason=auth-denied&error=invalid_request`);
-    expect(res.headers.get("set-cookie")).toMatch(/^ejm_session=; .*Max-Age=0/);
+    expect(res.headers.get("set-cookie")).toMatch(/^ejm_launch_[A-Za-z0-9_-]{22}=; Path=\/callback; .*Max-Age=0/);
     expect(await db.prisma.session.findUnique({ where: { id: sessionIdOf(cookie) } })).toBeNull();
     // Another browser's launch is untouched.
     expect((await api(patientA, other.cookie)).status).toBe(200);
@@ -380,11 +379,11 @@ describe("role from the fhirUser's PractitionerRole, read with the user's token"
   it("refuses the launch with a page naming the 403 when the EHR refuses the PractitionerRole read, rather than guessing dermatologist", async () => {
     const calls: Array<{ url: string; status: number }> = [];
     const env = { SMART_CLIENT_ID: NO_ROLE_CLIENT.clientId, SMART_CLIENT_SECRET: NO_ROLE_CLIENT.clientSecret };
-    const { cookie, location, done } = await launch({ practitioner: dermatologist, patient: patientA, deps: recordingDeps(calls, env) });
+    const { launchCookie, location, done } = await launch({ practitioner: dermatologist, patient: patientA, deps: recordingDeps(calls, env) });
     expect(calls.find((c) => c.url.includes("/PractitionerRole?"))?.status).toBe(403);
     expect(location).toBe(`${APP}/relaunch?reason=role-unavailable&detail=refused&status=403`);
-    expect(done.headers.get("set-cookie")).toMatch(/^ejm_session=; .*Max-Age=0/);
-    expect(await db.prisma.session.findUnique({ where: { id: sessionIdOf(cookie) } })).toBeNull();
+    expect(done.headers.get("set-cookie")).toMatch(/^ejm_launch_[A-Za-z0-9_-]{22}=; Path=\/callback; .*Max-Age=0/);
+    expect(await db.prisma.session.findUnique({ where: { id: sessionIdOf(launchCookie) } })).toBeNull();
     const [event] = await db.prisma.auditEvent.findMany({ where: { action: "launch" }, orderBy: { id: "desc" }, take: 1 });
     expect(event).toMatchObject({ actor: `Practitioner/${dermatologist}`, role: null, outcome: "refused", detail: { reason: "role-unavailable", problem: "refused", status: 403 } });
   });
@@ -414,5 +413,49 @@ describe("role from the fhirUser's PractitionerRole, read with the user's token"
     expect(authorizeUrl.searchParams.get("scope")!.split(" ").filter((s) => s.startsWith("patient/Observation."))).toEqual(["patient/Observation.rs"]);
     const body = (await (await api(patientA, cookie)).json()) as PatientViewResponse;
     expect(body.access.canWriteObservations).toBe(false);
+  });
+});
+
+describe("role assignments made in the app, and the site's ROLE_MAPPING", () => {
+  const adminCtx = { actor: { practitionerId: "Practitioner/test-admin", issuer: null, role: "admin" as const }, origin: null };
+
+  it("lets an assignment override the EHR's role from the next launch, and gives the EHR's role back once revoked", async () => {
+    const { grantRole, revokeRole, roleAssignmentReader } = await import("../admin/role-assignments");
+    const withAssignments: LaunchDeps = { ...deps, assignedRole: roleAssignmentReader(db.prisma) };
+    const practitioner = `Practitioner/${dermatologist}`;
+    // Granted for the issuer with a trailing slash: assignments are keyed without it.
+    await grantRole(db.prisma, { issuer: `${sandbox.fhirBase}/`, practitioner, role: "admin" }, adminCtx);
+    try {
+      const ehr = await launch({ deps: withAssignments });
+      // An admin is not a patient-view role: the EHR's patient context does not open the patient view.
+      expect(ehr.location).toBe(`${APP}/admin`);
+      expect((await db.prisma.session.findUniqueOrThrow({ where: { id: sessionIdOf(ehr.cookie) } })).role).toBe("admin");
+      const [event] = await db.prisma.auditEvent.findMany({ where: { action: "launch" }, orderBy: { id: "desc" }, take: 1 });
+      expect(event).toMatchObject({ actor: practitioner, role: "admin", outcome: "success", detail: { roleSource: "app-assignment" } });
+      expect((await launch({ standalone: true, deps: withAssignments })).location).toBe(`${APP}/admin`);
+      // Without the override reader (another deployment's wiring) the EHR's role stands: the table is the only source.
+      expect((await launch({ deps })).location).toBe(`${APP}/patients/${patientA}`);
+    } finally {
+      await revokeRole(db.prisma, { issuer: sandbox.fhirBase, practitioner }, adminCtx);
+    }
+    const after = await launch({ deps: withAssignments });
+    expect(after.location).toBe(`${APP}/patients/${patientA}`);
+    expect((await db.prisma.session.findUniqueOrThrow({ where: { id: sessionIdOf(after.cookie) } })).role).toBe("dermatologist");
+  });
+
+  it("maps the site's PractitionerRole codes through ROLE_MAPPING before the built-in matching", async () => {
+    const { APP_ROLE_SYSTEM } = await import("./roles");
+    const mapped: LaunchDeps = { ...deps, config: smartConfig({}), roleMapping: () => parseRoleMapping(JSON.stringify({ [`${APP_ROLE_SYSTEM}|quality`]: "clinic-lead" })) };
+    const { cookie, location } = await launch({ standalone: true, practitioner: quality, deps: mapped });
+    expect(location).toBe(`${APP}/panel`);
+    expect((await db.prisma.session.findUniqueOrThrow({ where: { id: sessionIdOf(cookie) } })).role).toBe("clinic-lead");
+  });
+
+  it("refuses the launch, rather than guessing, when ROLE_MAPPING is malformed", async () => {
+    const broken: LaunchDeps = { ...deps, roleMapping: () => parseRoleMapping('{"MD": "doctor"}') };
+    const { launchCookie, location, done } = await launch({ deps: broken });
+    expect(location).toBe(`${APP}/relaunch?reason=role-unavailable&detail=role-mapping-invalid`);
+    expect(done.headers.get("set-cookie")).toMatch(/^ejm_launch_[A-Za-z0-9_-]{22}=; Path=\/callback; .*Max-Age=0/);
+    expect(await db.prisma.session.findUnique({ where: { id: sessionIdOf(launchCookie) } })).toBeNull();
   });
 });

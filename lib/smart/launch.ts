@@ -8,10 +8,11 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 import { authorize, ready } from "fhirclient/lib/smart";
 import type { fhirclient } from "fhirclient/lib/types";
 import { z } from "zod";
+import { auditOrigin } from "../audit/audit";
 import { buildScopes, isIssuerAllowed, type SmartClientConfig } from "./config";
-import { clearSessionCookie, readSessionId, sessionCookie } from "./cookies";
-import { lookupRole, type RoleLookupProblem } from "./role-lookup";
-import { landingPath } from "./roles";
+import { clearLaunchCookie, launchCookie, patientSessionCookieName, readLaunchSessionId, readSessionId, sessionCookie } from "./cookies";
+import { decideLaunchRole, type AssignedRoleReader, type LaunchRoleProblem } from "./role-lookup";
+import { landingPath, roleMappingFromEnv, type RoleMapping } from "./roles";
 import { SessionSmartStorage, type SessionStore } from "./session-store";
 import { requestOrigin, WebRequestAdapter } from "./web-adapter";
 
@@ -23,8 +24,12 @@ export interface LaunchDeps {
   /** PHI-free event log (counts, timings, outcomes). */
   log?: (event: string, fields: Record<string, string | number | boolean | null>) => void;
   /** Audit sink (launch outcomes); optional. */
-  audit?: (entry: { actor: string; role: string | null; action: string; outcome: string; detail: Record<string, unknown> }) => Promise<void>;
+  audit?: (entry: { actor: string; role: string | null; action: string; outcome: string; detail: Record<string, unknown>; origin?: string | null }) => Promise<void>;
   fetch?: typeof fetch;
+  /** Role assignments made in the app (role_assignments), which override the EHR's role; none when absent. */
+  assignedRole?: AssignedRoleReader;
+  /** The site's PractitionerRole code mapping; default ROLE_MAPPING from the environment (read at each callback). */
+  roleMapping?: () => RoleMapping;
 }
 
 export type RelaunchReason =
@@ -124,9 +129,7 @@ export async function handleLaunch(request: Request, deps: LaunchDeps): Promise<
     return relaunchRedirect(request, config, "issuer-not-allowed");
   }
 
-  // A new launch replaces the browser's previous session (another patient, another user).
-  const previous = readSessionId(request);
-  if (previous) await store.delete(previous);
+  // One session per launch: other tabs' launches live on (their cookies are keyed by state or patient).
   void store.deleteExpired().catch(() => undefined);
 
   // smart-configuration gives scopes_supported for the scope list; without it fhirclient still finds the
@@ -135,7 +138,8 @@ export async function handleLaunch(request: Request, deps: LaunchDeps): Promise<
 
   const session = await store.create(config.sessionTtlSeconds, iss);
   const secure = new URL(appBase(request, config)).protocol === "https:";
-  const cookie = sessionCookie(session.id, { maxAgeSeconds: config.sessionTtlSeconds, secure });
+  const state = newLaunchState();
+  const cookie = launchCookie(state, session.id, secure);
   const storage = new SessionSmartStorage(store, session, configSecrets(config));
   const adapter = new WebRequestAdapter({ request, storage, baseUrl: config.appBaseUrl });
   const scope = buildScopes({
@@ -151,18 +155,18 @@ export async function handleLaunch(request: Request, deps: LaunchDeps): Promise<
       scope,
       redirectUri: `${appBase(request, config)}/callback`,
       pkceMode: config.pkceMode,
-      stateKey: newLaunchState(),
+      stateKey: state,
       ...configSecrets(config),
       ...(config.jwksUrl ? { clientPublicKeySetUrl: config.jwksUrl } : {}),
     } as fhirclient.AuthorizeParams);
   } catch {
     await store.delete(session.id);
     deps.log?.("launch-failed", { reason: "authorize-failed" });
-    return relaunchRedirect(request, config, "discovery-failed", [clearSessionCookie(secure)]);
+    return relaunchRedirect(request, config, "discovery-failed");
   }
   if (!adapter.redirectLocation) {
     await store.delete(session.id);
-    return relaunchRedirect(request, config, "discovery-failed", [clearSessionCookie(secure)]);
+    return relaunchRedirect(request, config, "discovery-failed");
   }
   deps.log?.("launch-redirect", { kind: launch ? "ehr" : "standalone", ms: Math.round(performance.now() - started) });
   return redirectTo(adapter.redirectLocation, [cookie]);
@@ -209,13 +213,13 @@ export async function handleCallback(request: Request, deps: LaunchDeps): Promis
   const started = performance.now();
   const { config, store } = deps;
   const secure = new URL(appBase(request, config)).protocol === "https:";
-  const id = readSessionId(request);
+  const id = readLaunchSessionId(request);
   const session = id ? await store.load(id) : null;
-  if (!session) return relaunchRedirect(request, config, "no-session", [clearSessionCookie(secure)]);
+  if (!session) return relaunchRedirect(request, config, "no-session");
   const url = new URL(request.url);
   const refused = async (reason: string, extra: Record<string, string> = {}): Promise<void> => {
     deps.log?.("launch-failed", { reason, ...extra });
-    await deps.audit?.({ actor: "unknown", role: null, action: "launch", outcome: "refused", detail: { reason, ...extra } }).catch(() => undefined);
+    await deps.audit?.({ actor: "unknown", role: null, action: "launch", outcome: "refused", detail: { reason, ...extra }, origin: auditOrigin(request) }).catch(() => undefined);
   };
   // fhirclient looks the state up in this session's storage only; a state it did not start is refused untouched.
   if (!stateMatches(url.searchParams.get("state"), session.data[SMART_KEY])) {
@@ -224,19 +228,19 @@ export async function handleCallback(request: Request, deps: LaunchDeps): Promis
   }
   if (session.expired) {
     await store.delete(session.id);
-    return relaunchRedirect(request, config, "session-expired", [clearSessionCookie(secure)]);
+    return relaunchRedirect(request, config, "session-expired", clearLaunchCookie(request, secure));
   }
   if (url.searchParams.has("error")) {
     const error = oauthErrorCode(url.searchParams.get("error"));
     // The state is this launch's: the authorization server declined it, so this launch (only) ends.
     await store.delete(session.id);
     await refused("auth-denied", { error });
-    return relaunchRedirect(request, config, "auth-denied", [clearSessionCookie(secure)], { error });
+    return relaunchRedirect(request, config, "auth-denied", clearLaunchCookie(request, secure), { error });
   }
   if (!url.searchParams.get("code")) {
     await store.delete(session.id);
     await refused("no-code");
-    return relaunchRedirect(request, config, "auth-failed", [clearSessionCookie(secure)]);
+    return relaunchRedirect(request, config, "auth-failed", clearLaunchCookie(request, secure));
   }
 
   const storage = new SessionSmartStorage(store, session, configSecrets(config));
@@ -248,31 +252,53 @@ export async function handleCallback(request: Request, deps: LaunchDeps): Promis
   } catch {
     await store.delete(session.id);
     deps.log?.("launch-failed", { reason: "token-exchange-failed" });
-    return relaunchRedirect(request, config, "auth-failed", [clearSessionCookie(secure)]);
+    return relaunchRedirect(request, config, "auth-failed", clearLaunchCookie(request, secure));
   }
   const tokens = state.tokenResponse ?? {};
   if (!tokens.access_token) {
     await store.delete(session.id);
-    return relaunchRedirect(request, config, "auth-failed", [clearSessionCookie(secure)]);
+    return relaunchRedirect(request, config, "auth-failed", clearLaunchCookie(request, secure));
   }
 
   const patientId = typeof tokens.patient === "string" && tokens.patient ? tokens.patient : null;
   const practitioner = fhirUserFromIdToken(tokens.id_token);
-  // The role comes from the EHR (the fhirUser's PractitionerRole), never from a guess: a lookup the EHR refuses
-  // or cannot answer ends the launch with a page saying so.
-  const lookup = await lookupRole({ serverUrl: state.serverUrl, accessToken: tokens.access_token, fhirUser: practitioner, fetch: deps.fetch ?? fetch });
-  if (!lookup.ok) return roleUnavailable(request, deps, session.id, secure, practitioner, lookup.problem, lookup.status);
-  let role = lookup.role;
-  // The EHR answered and no PractitionerRole names an app role: a clinician opening a patient's chart gets the
-  // patient view (documented default); without a patient the landing page says there is nothing to show.
-  const roleSource = role ? "practitioner-role" : patientId ? "default-patient-context" : "none";
-  if (!role && patientId) role = "dermatologist";
+  // The role: an assignment made in the app, else the EHR's (the fhirUser's PractitionerRole through the site's
+  // mapping), never a guess: a role that cannot be read ends the launch with a page saying so.
+  const decision = await decideLaunchRole({
+    serverUrl: state.serverUrl,
+    accessToken: tokens.access_token,
+    fhirUser: practitioner,
+    patientId,
+    mapping: deps.roleMapping ?? (() => roleMappingFromEnv()),
+    ...(deps.assignedRole ? { assignedRole: deps.assignedRole } : {}),
+    fetch: deps.fetch ?? fetch,
+  });
+  if (!decision.ok) return roleUnavailable(request, deps, session.id, secure, practitioner, decision.problem, decision.status);
+  const { role, source: roleSource } = decision;
   await store.setContext(session.id, { patientId, practitionerId: practitioner, role, issuer: state.serverUrl });
+  const sessionCookies = await completeSessionCookies(request, store, session.id, patientId, secure, config.sessionTtlSeconds);
 
   const location = landingPath(patientId, role);
   deps.log?.("launch-complete", { role, roleSource, patientContext: Boolean(patientId), refresh: Boolean(tokens.refresh_token), ms: Math.round(performance.now() - started) });
-  await deps.audit?.({ actor: practitioner ?? "unknown", role, action: "launch", outcome: "success", detail: { patientContext: Boolean(patientId), roleSource, issuer: new URL(state.serverUrl).origin } }).catch(() => undefined);
-  return redirectTo(location.startsWith("/") ? `${appBase(request, config)}${location}` : location);
+  await deps.audit?.({ actor: practitioner ?? "unknown", role, action: "launch", outcome: "success", detail: { patientContext: Boolean(patientId), roleSource, issuer: new URL(state.serverUrl).origin }, origin: auditOrigin(request) }).catch(() => undefined);
+  return redirectTo(location.startsWith("/") ? `${appBase(request, config)}${location}` : location, sessionCookies);
+}
+
+/**
+ * The authenticated session gets a new id (rotation), set as the browser's latest launch and, with a patient in
+ * context, as that patient's launch; the launch cookie is cleared. The session that cookie replaces (the same
+ * patient launched again, or the previous user-level launch) is deleted; other patients' launches live on.
+ */
+async function completeSessionCookies(request: Request, store: SessionStore, launchId: string, patientId: string | null, secure: boolean, ttlSeconds: number): Promise<string[]> {
+  const replaced = readSessionId(new Request(new URL(patientId ? `/patients/${encodeURIComponent(patientId)}` : "/", request.url), { headers: request.headers }));
+  const id = await store.rotate(launchId);
+  if (replaced && replaced !== launchId) {
+    const previous = await store.load(replaced);
+    if (previous && (patientId ? previous.patientId === patientId : !previous.patientId)) await store.delete(replaced);
+  }
+  const cookies = [sessionCookie(id, { maxAgeSeconds: ttlSeconds, secure })];
+  if (patientId) cookies.push(sessionCookie(id, { maxAgeSeconds: ttlSeconds, secure, name: patientSessionCookieName(patientId) }));
+  return [...cookies, ...clearLaunchCookie(request, secure)];
 }
 
 async function roleUnavailable(
@@ -281,13 +307,13 @@ async function roleUnavailable(
   sessionId: string,
   secure: boolean,
   practitioner: string | null,
-  problem: RoleLookupProblem,
+  problem: LaunchRoleProblem,
   status: number | undefined,
 ): Promise<Response> {
   await deps.store.delete(sessionId);
   deps.log?.("launch-failed", { reason: "role-unavailable", problem, status: status ?? null });
   await deps
-    .audit?.({ actor: practitioner ?? "unknown", role: null, action: "launch", outcome: "refused", detail: { reason: "role-unavailable", problem, ...(status ? { status } : {}) } })
+    .audit?.({ actor: practitioner ?? "unknown", role: null, action: "launch", outcome: "refused", detail: { reason: "role-unavailable", problem, ...(status ? { status } : {}) }, origin: auditOrigin(request) })
     .catch(() => undefined);
-  return relaunchRedirect(request, deps.config, "role-unavailable", [clearSessionCookie(secure)], { detail: problem, ...(status ? { status: String(status) } : {}) });
+  return relaunchRedirect(request, deps.config, "role-unavailable", clearLaunchCookie(request, secure), { detail: problem, ...(status ? { status: String(status) } : {}) });
 }

@@ -1,7 +1,7 @@
 /**
- * Role checks for pages and route handlers outside the patient launch context (panel, reports): the role comes
- * from the server-side session row, never from the request. Deny by default: no session, an expired one, or a
- * role not in the allowed list is refused.
+ * Role checks for pages and route handlers (panel, reports, admin, and the patient view before its launch-context
+ * check): the role comes from the server-side session row, never from the request. Deny by default: no session, an
+ * expired one, a session without a role, or a role not in the allowed list is refused.
  */
 import "server-only";
 import { readSessionId } from "./cookies";
@@ -9,13 +9,13 @@ import type { AppRole } from "./roles";
 import { sessionStatus, type SessionStatus } from "./status";
 
 export type RoleGate =
-  | { ok: true; role: AppRole; practitionerId: string | null; issuer: string | null }
+  | { ok: true; role: AppRole; practitionerId: string | null; issuer: string | null; patientId: string | null }
   | { ok: false; reason: "no-session" | "session-expired" | "forbidden"; role: string | null };
 
 export function gateFromStatus(status: SessionStatus, allowed: readonly AppRole[]): RoleGate {
   if (status.status !== "ok") return { ok: false, reason: status.status, role: null };
   if (!status.role || !(allowed as readonly string[]).includes(status.role)) return { ok: false, reason: "forbidden", role: status.role };
-  return { ok: true, role: status.role as AppRole, practitionerId: status.practitionerId, issuer: status.issuer };
+  return { ok: true, role: status.role as AppRole, practitionerId: status.practitionerId, issuer: status.issuer, patientId: status.patientId };
 }
 
 /** For server components: pass `(await cookies()).get(SESSION_COOKIE)?.value`. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { lookupRole } from "./role-lookup";
+import { decideLaunchRole, lookupRole } from "./role-lookup";
+import { parseRoleMapping } from "./roles";
 
 const BASE = "https://ehr.test/fhir";
 
@@ -71,5 +72,83 @@ describe("role from the fhirUser's PractitionerRole", () => {
     expect(await lookupRole({ serverUrl: BASE, accessToken: "t", fhirUser: "Patient/p1", fetch: stub.fetch })).toEqual({ ok: false, problem: "not-a-practitioner" });
     expect(await lookupRole({ serverUrl: BASE, accessToken: "t", fhirUser: "RelatedPerson/r1", fetch: stub.fetch })).toEqual({ ok: false, problem: "not-a-practitioner" });
     expect(stub.calls).toEqual([]);
+  });
+});
+
+describe("the launch's role: app assignment, else the EHR's through the mapping, else deny", () => {
+  const SITE = "urn:site:roles";
+  const siteRole = (code: string): unknown => ({ resourceType: "PractitionerRole", active: true, code: [{ coding: [{ system: SITE, code }], text: code }] });
+  const base = { serverUrl: `${BASE}/`, accessToken: "tok", fhirUser: "Practitioner/dr-1", patientId: null };
+
+  it("takes an app-side assignment over the EHR, keyed by the issuer without its slash, and does not ask the EHR", async () => {
+    const stub = stubFetch(() => json(bundle(role("dermatologist"))));
+    const asked: Array<[string, string]> = [];
+    const decision = await decideLaunchRole({
+      ...base,
+      patientId: "p1",
+      fetch: stub.fetch,
+      assignedRole: async (issuer, practitioner) => {
+        asked.push([issuer, practitioner]);
+        return "quality";
+      },
+    });
+    expect(decision).toEqual({ ok: true, role: "quality", source: "app-assignment" });
+    expect(asked).toEqual([[BASE, "Practitioner/dr-1"]]);
+    expect(stub.calls).toEqual([]);
+  });
+
+  it("applies an assignment even when the EHR would refuse the PractitionerRole read", async () => {
+    const stub = stubFetch(() => json({ resourceType: "OperationOutcome" }, 403));
+    expect(await decideLaunchRole({ ...base, fetch: stub.fetch, assignedRole: async () => "admin" })).toEqual({ ok: true, role: "admin", source: "app-assignment" });
+  });
+
+  it("falls back to the EHR's PractitionerRole when nothing is assigned", async () => {
+    const stub = stubFetch(() => json(bundle(role("clinic-lead"))));
+    expect(await decideLaunchRole({ ...base, fetch: stub.fetch, assignedRole: async () => null })).toEqual({ ok: true, role: "clinic-lead", source: "practitioner-role" });
+    expect(stub.calls).toHaveLength(1);
+  });
+
+  it("maps a site's own codes through ROLE_MAPPING, and an exact mapping on any role beats words on an earlier one", async () => {
+    const mapping = () => parseRoleMapping(JSON.stringify({ [`${SITE}|LEAD-7`]: "clinic-lead", AUDIT: "quality" }));
+    const lead = stubFetch(() => json(bundle(siteRole("LEAD-7"))));
+    expect(await decideLaunchRole({ ...base, fetch: lead.fetch, mapping })).toEqual({ ok: true, role: "clinic-lead", source: "practitioner-role" });
+    const words = stubFetch(() => json(bundle({ resourceType: "PractitionerRole", code: [{ text: "Dermatologist" }] }, siteRole("AUDIT"))));
+    expect(await decideLaunchRole({ ...base, fetch: words.fetch, mapping })).toEqual({ ok: true, role: "quality", source: "practitioner-role" });
+    // Without the mapping the site code means nothing, and the words decide.
+    expect(await decideLaunchRole({ ...base, fetch: words.fetch })).toEqual({ ok: true, role: "dermatologist", source: "practitioner-role" });
+    const unmapped = stubFetch(() => json(bundle(siteRole("LEAD-7"))));
+    expect(await decideLaunchRole({ ...base, fetch: unmapped.fetch })).toEqual({ ok: true, role: null, source: "none" });
+  });
+
+  it("gives the patient view's default only when the EHR answered with no app role and a patient is in context", async () => {
+    const none = stubFetch(() => json(bundle(siteRole("NURSE"))));
+    expect(await decideLaunchRole({ ...base, patientId: "p1", fetch: none.fetch })).toEqual({ ok: true, role: "dermatologist", source: "default-patient-context" });
+    expect(await decideLaunchRole({ ...base, patientId: null, fetch: none.fetch })).toEqual({ ok: true, role: null, source: "none" });
+  });
+
+  it("denies rather than guesses: a refused or failed lookup, a malformed mapping, unreadable assignments", async () => {
+    const refused = stubFetch(() => json({}, 403));
+    expect(await decideLaunchRole({ ...base, patientId: "p1", fetch: refused.fetch, assignedRole: async () => null })).toEqual({ ok: false, problem: "refused", status: 403 });
+    const fine = stubFetch(() => json(bundle(role("dermatologist"))));
+    const badMapping = () => parseRoleMapping('{"MD": "doctor"}');
+    expect(await decideLaunchRole({ ...base, patientId: "p1", fetch: fine.fetch, mapping: badMapping })).toEqual({ ok: false, problem: "role-mapping-invalid" });
+    const dbDown = async (): Promise<never> => {
+      throw new Error("connection refused");
+    };
+    expect(await decideLaunchRole({ ...base, patientId: "p1", fetch: fine.fetch, assignedRole: dbDown })).toEqual({ ok: false, problem: "role-assignments-unavailable" });
+    expect(fine.calls).toEqual([]);
+  });
+
+  it("does not look up assignments for a fhirUser that is not a Practitioner", async () => {
+    const stub = stubFetch(() => json(role("quality")));
+    let asked = 0;
+    const assignedRole = async () => {
+      asked++;
+      return "admin" as const;
+    };
+    expect(await decideLaunchRole({ ...base, fhirUser: "PractitionerRole/r1", fetch: stub.fetch, assignedRole })).toEqual({ ok: true, role: "quality", source: "practitioner-role" });
+    expect(await decideLaunchRole({ ...base, fhirUser: "Patient/p1", fetch: stub.fetch, assignedRole })).toEqual({ ok: false, problem: "not-a-practitioner" });
+    expect(await decideLaunchRole({ ...base, fhirUser: null, fetch: stub.fetch, assignedRole })).toEqual({ ok: false, problem: "no-fhir-user" });
+    expect(asked).toBe(0);
   });
 });

@@ -2,8 +2,10 @@
  * The user's app role at launch, read the way EHRs give it: the PractitionerRole(s) of the id_token's fhirUser,
  * with the user's own access token (the app asks for user/PractitionerRole.rs). A lookup the EHR refuses or
  * cannot answer is reported as such, never guessed: the callback shows a refusal page instead of a role.
+ * `decideLaunchRole` is the whole decision at launch: an app-side assignment first, else the EHR's PractitionerRole
+ * through the site's mapping and the built-in matching, else (EHR answered, no role) the patient-context default.
  */
-import { roleFromPractitionerRole, type AppRole } from "./roles";
+import { canonicalIssuer, EMPTY_ROLE_MAPPING, mappedRoleOf, roleFromPractitionerRole, RoleMappingError, type AppRole, type RoleMapping } from "./roles";
 
 /** Why no role could be read (shown on the relaunch page as `detail`). */
 export type RoleLookupProblem =
@@ -32,11 +34,21 @@ interface PractitionerRoleLike {
   active?: unknown;
 }
 
-function roleOfResources(resources: unknown[]): AppRole | null {
-  for (const resource of resources) {
+/**
+ * The role of the user's active PractitionerRoles: an exact match (ROLE_MAPPING or the app's CodeSystem) on any of
+ * them first, since a site configured it; then the first whose words name a role.
+ */
+export function roleOfResources(resources: unknown[], mapping: RoleMapping = EMPTY_ROLE_MAPPING): AppRole | null {
+  // Inactive roles (a post the user has left) grant nothing.
+  const active = resources.filter((resource) => {
     const r = resource as PractitionerRoleLike | null;
-    // Inactive roles (a post the user has left) grant nothing.
-    if (!r || r.resourceType !== "PractitionerRole" || r.active === false) continue;
+    return Boolean(r) && r!.resourceType === "PractitionerRole" && r!.active !== false;
+  });
+  for (const r of active) {
+    const role = mappedRoleOf(r, mapping);
+    if (role) return role;
+  }
+  for (const r of active) {
     const role = roleFromPractitionerRole(r);
     if (role) return role;
   }
@@ -51,6 +63,8 @@ export async function lookupRole(opts: {
   serverUrl: string;
   accessToken: string;
   fhirUser: string | null;
+  /** A site's PractitionerRole codes mapped to app roles (ROLE_MAPPING); default none. */
+  mapping?: RoleMapping;
   fetch?: typeof fetch;
   timeoutMs?: number;
 }): Promise<RoleLookup> {
@@ -83,8 +97,70 @@ export async function lookupRole(opts: {
   }
   if (type === "PractitionerRole") {
     if (body?.resourceType !== "PractitionerRole") return { ok: false, problem: "failed", status: res.status };
-    return { ok: true, role: roleOfResources([body]) };
+    return { ok: true, role: roleOfResources([body], opts.mapping) };
   }
   if (body?.resourceType !== "Bundle") return { ok: false, problem: "failed", status: res.status };
-  return { ok: true, role: roleOfResources((body.entry ?? []).map((e) => e?.resource)) };
+  return { ok: true, role: roleOfResources((body.entry ?? []).map((e) => e?.resource), opts.mapping) };
+}
+
+/** Where a launch's role came from (logged and audited as roleSource). */
+export type RoleSource = "app-assignment" | "practitioner-role" | "default-patient-context" | "none";
+
+/** Why a launch got no role: the EHR lookup's problems, a malformed ROLE_MAPPING, or the assignments not readable. */
+export type LaunchRoleProblem = RoleLookupProblem | "role-mapping-invalid" | "role-assignments-unavailable";
+
+export type LaunchRoleDecision =
+  | { ok: true; role: AppRole | null; source: RoleSource }
+  | { ok: false; problem: LaunchRoleProblem; status?: number };
+
+/** The role an admin assigned in the app to (issuer, "Practitioner/<id>"), or null (lib/admin/role-assignments.ts). */
+export type AssignedRoleReader = (issuer: string, practitioner: string) => Promise<AppRole | null>;
+
+const PRACTITIONER = /^Practitioner\/[A-Za-z0-9\-.]{1,64}$/;
+
+/**
+ * The launch's role. 1. An assignment made in the app for (issuer, fhirUser) overrides the EHR: it is used as is and
+ * the EHR is not asked. 2. Else the fhirUser's PractitionerRole, through `mapping` (ROLE_MAPPING, may throw
+ * RoleMappingError) and the built-in matching. 3. The EHR answered and named no app role: a launch with a patient
+ * gets the patient view (dermatologist), one without gets no role. Anything that cannot be read is a problem,
+ * never a guess; no role (null) opens nothing (every gate denies it).
+ */
+export async function decideLaunchRole(opts: {
+  serverUrl: string;
+  accessToken: string;
+  fhirUser: string | null;
+  patientId: string | null;
+  mapping?: () => RoleMapping;
+  assignedRole?: AssignedRoleReader;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}): Promise<LaunchRoleDecision> {
+  if (opts.assignedRole && opts.fhirUser && PRACTITIONER.test(opts.fhirUser)) {
+    let assigned: AppRole | null;
+    try {
+      assigned = await opts.assignedRole(canonicalIssuer(opts.serverUrl), opts.fhirUser);
+    } catch {
+      return { ok: false, problem: "role-assignments-unavailable" };
+    }
+    if (assigned) return { ok: true, role: assigned, source: "app-assignment" };
+  }
+  let mapping: RoleMapping;
+  try {
+    mapping = opts.mapping ? opts.mapping() : EMPTY_ROLE_MAPPING;
+  } catch (error) {
+    if (error instanceof RoleMappingError) return { ok: false, problem: "role-mapping-invalid" };
+    throw error;
+  }
+  const lookup = await lookupRole({
+    serverUrl: opts.serverUrl,
+    accessToken: opts.accessToken,
+    fhirUser: opts.fhirUser,
+    mapping,
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+  });
+  if (!lookup.ok) return lookup;
+  if (lookup.role) return { ok: true, role: lookup.role, source: "practitioner-role" };
+  if (opts.patientId) return { ok: true, role: "dermatologist", source: "default-patient-context" };
+  return { ok: true, role: null, source: "none" };
 }

@@ -4,19 +4,19 @@
  * audit sink. Route handlers call `smartDeps()`; tests build their own deps.
  */
 import "server-only";
+import { eventLogger } from "../app/log";
 import { prisma } from "../db/client";
 import { smartConfig } from "./config";
 import { sessionKey } from "./crypto";
 import type { LaunchDeps } from "./launch";
+import { roleAssignmentReader } from "../admin/role-assignments";
 import { auditSink } from "./audit";
 import { SessionStore } from "./session-store";
 
-export function logEvent(event: string, fields: Record<string, string | number | boolean | null>): void {
-  const parts = Object.entries(fields).map(([k, v]) => `${k}=${v}`);
-  console.log(`[smart] ${event} ${parts.join(" ")}`.trim());
-}
+/** PHI-free events of the launch and session code, as JSON lines through the process logger (lib/app/log.ts). */
+export const logEvent: (event: string, fields: Record<string, string | number | boolean | null>) => void = eventLogger("smart");
 
 export function smartDeps(): LaunchDeps {
   const db = prisma();
-  return { store: new SessionStore(db, sessionKey()), config: smartConfig(), log: logEvent, audit: auditSink(db) };
+  return { store: new SessionStore(db, sessionKey()), config: smartConfig(), log: logEvent, audit: auditSink(db), assignedRole: roleAssignmentReader(db) };
 }

@@ -22,8 +22,18 @@ export interface LoadedSession extends SessionContext {
   id: string;
   data: SmartStorageData;
   expiresAt: Date;
+  /** Past its absolute lifetime or idle longer than SESSION_IDLE_SECONDS. */
   expired: boolean;
 }
+
+/** SESSION_IDLE_SECONDS: a session unused this long ends (besides the absolute SESSION_TTL_SECONDS); default 30 min. */
+export function sessionIdleSeconds(env: Record<string, string | undefined> = process.env): number {
+  const n = Number(env.SESSION_IDLE_SECONDS);
+  return Number.isFinite(n) && n > 0 ? n : 30 * 60;
+}
+
+/** Activity is written at most this often (updated_at is the last-used time), not on every request. */
+export const TOUCH_INTERVAL_SECONDS = 60;
 
 /** Secrets that come from configuration, never persisted (re-injected on load). */
 const CONFIG_ONLY_KEYS = ["clientSecret", "clientPrivateJwk"] as const;
@@ -66,12 +76,13 @@ export class SessionStore {
     private readonly db: PrismaClient,
     private readonly key: Buffer,
     private readonly now: () => Date = () => new Date(),
+    private readonly idleSeconds: number = sessionIdleSeconds(),
   ) {}
 
   async create(ttlSeconds: number, issuer?: string | null): Promise<LoadedSession> {
     const id = newSessionId();
     const expiresAt = new Date(this.now().getTime() + ttlSeconds * 1000);
-    await this.db.session.create({ data: { id, state: { phase: "new" }, expiresAt, issuer: issuer ?? null } });
+    await this.db.session.create({ data: { id, state: { phase: "new" }, expiresAt, issuer: issuer ?? null, updatedAt: this.now() } });
     return { id, data: {}, expiresAt, expired: false, patientId: null, practitionerId: null, role: null, issuer: issuer ?? null };
   }
 
@@ -88,11 +99,18 @@ export class SessionStore {
         return null;
       }
     }
+    const now = this.now().getTime();
+    const idle = row.updatedAt.getTime() + this.idleSeconds * 1000 <= now;
+    const expired = idle || row.expiresAt.getTime() <= now;
+    // updated_at doubles as last use: a live session in use is touched (at most once a minute).
+    if (!expired && row.updatedAt.getTime() + TOUCH_INTERVAL_SECONDS * 1000 <= now) {
+      await this.db.session.updateMany({ where: { id }, data: { updatedAt: new Date(now) } });
+    }
     return {
       id: row.id,
       data,
       expiresAt: row.expiresAt,
-      expired: row.expiresAt.getTime() <= this.now().getTime(),
+      expired,
       patientId: row.patientId,
       practitionerId: row.practitionerId,
       role: row.role,
@@ -104,21 +122,39 @@ export class SessionStore {
     const clean = stripConfigSecrets(data);
     await this.db.session.update({
       where: { id },
-      data: { tokensEnc: encryptString(JSON.stringify(clean), this.key), state: summarize(clean) as object },
+      data: { tokensEnc: encryptString(JSON.stringify(clean), this.key), state: summarize(clean) as object, updatedAt: this.now() },
     });
   }
 
   async setContext(id: string, ctx: Partial<SessionContext> & { expiresAt?: Date }): Promise<void> {
-    await this.db.session.update({ where: { id }, data: ctx });
+    await this.db.session.update({ where: { id }, data: { ...ctx, updatedAt: this.now() } });
+  }
+
+  /**
+   * Gives the session a new id (at the callback, once the user is authenticated: an id planted or seen before
+   * the login is worth nothing after it). Returns the new id.
+   */
+  async rotate(id: string): Promise<string> {
+    const next = newSessionId();
+    await this.db.session.update({ where: { id }, data: { id: next, updatedAt: this.now() } });
+    return next;
   }
 
   async delete(id: string): Promise<void> {
     await this.db.session.deleteMany({ where: { id } });
   }
 
-  /** Removes expired rows; returns how many. Called opportunistically on launch. */
+  async deleteMany(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const { count } = await this.db.session.deleteMany({ where: { id: { in: ids } } });
+    return count;
+  }
+
+  /** Removes expired and idle rows; returns how many. Called opportunistically on launch. */
   async deleteExpired(): Promise<number> {
-    const { count } = await this.db.session.deleteMany({ where: { expiresAt: { lt: this.now() } } });
+    const now = this.now();
+    const idleSince = new Date(now.getTime() - this.idleSeconds * 1000);
+    const { count } = await this.db.session.deleteMany({ where: { OR: [{ expiresAt: { lt: now } }, { updatedAt: { lt: idleSince } }] } });
     return count;
   }
 }

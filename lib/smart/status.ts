@@ -31,3 +31,4 @@ export async function sessionStatus(cookieValue: string | undefined | null, stor
 }
 
 export { SESSION_COOKIE };
+export { pinnedDateWarning } from "./session-warnings";

@@ -22,6 +22,7 @@ import type { CodeMapping } from "../clinical/types";
 import { writeEvaluations, type EvaluatedPatient } from "../db/evaluation-store";
 import { loadPatientResources } from "../db/resource-store";
 import { clinicToday } from "../app/clinic-today";
+import { lineLogger } from "../app/log";
 import { evaluationRows, findPatient } from "./evaluation-row";
 
 export type LoadResources = (pool: pg.Pool, source: string, patientIds: string[]) => Promise<Map<string, Resource[]>>;
@@ -61,7 +62,7 @@ export interface EvaluatePatientsOptions {
    * os.availableParallelism(). Never more loops than batches.
    */
   threads?: number;
-  /** Where threads that cannot start (their share then runs in this thread's loop) are logged; default console.warn. */
+  /** Where threads that cannot start (their share then runs in this thread's loop) are logged; default the process logger (warn). */
   log?: (line: string) => void;
 }
 
@@ -513,7 +514,7 @@ function startThread(data: ThreadData, onBatch: (batch: BatchReport) => void): T
 async function runTasks(pool: pg.Pool, tasksPerLoop: EvaluationTask[][], s: Settings, options: EvaluatePatientsOptions): Promise<number> {
   const signal = options.signal;
   signal?.throwIfAborted();
-  const log = options.log ?? console.warn;
+  const log = options.log ?? lineLogger("evaluate", "warn");
   let done = 0;
   const onBatch = (batch: BatchReport) => {
     done += batch.patients;

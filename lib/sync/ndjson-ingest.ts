@@ -154,7 +154,7 @@ export function parseResourceLine(line: string): ParsedLine {
   try {
     value = JSON.parse(line);
   } catch (error) {
-    return { ok: false, issue: { issue: "malformed-json", detail: `not valid JSON: ${error instanceof Error ? error.message.slice(0, 200) : "parse error"}` } };
+    return { ok: false, issue: { issue: "malformed-json", detail: `not valid JSON: ${error instanceof Error ? error.message.slice(0, 200).replace(/\u0000/g, "\\u0000") : "parse error"}` } }; // text cannot hold NUL
   }
   if (!value || typeof value !== "object" || Array.isArray(value)) return { ok: false, issue: { issue: "not-a-resource", detail: "the line is JSON but not an object" } };
   const resource = value as Record<string, unknown> & { meta?: { versionId?: unknown; lastUpdated?: unknown } };
@@ -193,7 +193,7 @@ export function parseDeletedLine(line: string): { ok: true; entries: DeletedEntr
   try {
     value = JSON.parse(line);
   } catch (error) {
-    return { ok: false, issue: { issue: "malformed-json", detail: `not valid JSON: ${error instanceof Error ? error.message.slice(0, 200) : "parse error"}` } };
+    return { ok: false, issue: { issue: "malformed-json", detail: `not valid JSON: ${error instanceof Error ? error.message.slice(0, 200).replace(/\u0000/g, "\\u0000") : "parse error"}` } }; // text cannot hold NUL
   }
   const bundle = value as { resourceType?: unknown; entry?: unknown; meta?: { lastUpdated?: unknown }; timestamp?: unknown } | null;
   if (!bundle || typeof bundle !== "object" || bundle.resourceType !== "Bundle" || !Array.isArray(bundle.entry)) {

@@ -13,6 +13,8 @@
  * Cancel: sync_runs.cancel_requested, read while polling and between (and during) files, DELETEs the export.
  */
 import type pg from "pg";
+import { tryRecordAudit } from "../audit/audit";
+import { syncFinishEntry, syncStartEntry } from "../audit/events";
 import { ingestDeletedLines, ingestLines, ingestOutcomeLines, sourceIsEmpty, type IngestResult } from "../db/resource-store";
 import { BackendAuthError, BackendTokenProvider } from "../fhir/backend-auth";
 import { BulkClient, BulkExportError, TruncatedNdjsonError, type BulkManifest, type ExportLevel, type ExportProgress } from "../fhir/bulk-client";
@@ -89,6 +91,8 @@ interface RunRow {
   cancel_requested: boolean;
   started_at: Date;
   error: string | null;
+  trigger: string | null;
+  requested_by: string | null;
 }
 
 interface FileRow {
@@ -207,7 +211,7 @@ async function tryRunLock(pool: pg.Pool, runId: bigint): Promise<{ release(): Pr
 
 async function loadRun(pool: pg.Pool, runId: bigint): Promise<RunRow | null> {
   const { rows } = await pool.query<RunRow>(
-    `SELECT id::text AS id, source, kind, status, status_url, transaction_time, counts, timings, cancel_requested, started_at, error
+    `SELECT id::text AS id, source, kind, status, status_url, transaction_time, counts, timings, cancel_requested, started_at, error, trigger, requested_by
      FROM sync_runs WHERE id = $1`,
     [runId.toString()],
   );
@@ -275,6 +279,11 @@ class SyncRunner {
   async run(): Promise<SyncRunSummary> {
     this.startWatcher();
     try {
+      // Audited in its own statement, outside any transaction of the run (a rolled-back file never hides it).
+      await tryRecordAudit(
+        this.pool,
+        syncStartEntry({ source: this.row.source, runId: this.row.id, kind: this.row.kind, trigger: this.row.trigger, requestedBy: this.row.requested_by, resumed: this.row.status !== "queued" }),
+      );
       this.source = this.resolveSource();
       if (this.row.cancel_requested) throw new CancelledError("cancel requested");
       let phase: Phase = this.row.counts.phase ?? (this.row.status === "failed" || this.row.status === "queued" ? "queued" : (this.row.status as Phase));
@@ -726,6 +735,7 @@ class SyncRunner {
     });
     this.row.status = "succeeded";
     this.log("sync.succeeded", { runId: this.row.id, source: this.source.id, totalMs, ...numericCounts(this.row.counts) });
+    await tryRecordAudit(this.pool, syncFinishEntry({ source: this.source.id, runId: this.row.id, status: "succeeded", counts: publicCounts(this.row.counts), totalMs }));
     return { runId: this.runId, status: "succeeded", counts: publicCounts(this.row.counts) };
   }
 
@@ -743,6 +753,7 @@ class SyncRunner {
     );
     this.row.status = "cancelled";
     this.log("sync.cancelled", { runId: this.row.id });
+    await tryRecordAudit(this.pool, syncFinishEntry({ source: this.row.source, runId: this.row.id, status: "cancelled", counts: publicCounts(this.row.counts) }));
     return { runId: this.runId, status: "cancelled", counts: publicCounts(this.row.counts) };
   }
 
@@ -756,6 +767,7 @@ class SyncRunner {
       [this.row.id, message, hint, "Failed", JSON.stringify({ totalMs: Date.now() - this.row.started_at.getTime() })],
     );
     this.row.status = "failed";
+    await tryRecordAudit(this.pool, syncFinishEntry({ source: this.row.source, runId: this.row.id, status: "failed", counts: publicCounts(this.row.counts), error: errorKind(error) }));
     return { runId: this.runId, status: "failed", counts: publicCounts(this.row.counts), error: message };
   }
 }

@@ -4,7 +4,7 @@ import { APP_ROLE_SYSTEM } from "./codes";
 
 export const CLINIC_ORGANIZATION_ID = "derm-clinic";
 export const JAK_PANEL_GROUP_ID = "jak-panel";
-export type AppRole = "dermatologist" | "clinic-lead" | "quality";
+export type AppRole = "dermatologist" | "clinic-lead" | "quality" | "admin";
 
 /** Synthetic staff; ids are stable so the sandbox can log in as a role. */
 export const STAFF: readonly { id: string; given: string; family: string; prefix?: string; role: AppRole }[] = [
@@ -13,6 +13,8 @@ export const STAFF: readonly { id: string; given: string; family: string; prefix
   { id: "pr-derm-3", given: "Priya", family: "Ramaswamy", prefix: "Dr.", role: "dermatologist" },
   { id: "pr-lead-1", given: "Maren", family: "Castillo", prefix: "Dr.", role: "clinic-lead" },
   { id: "pr-quality-1", given: "Idris", family: "Novak", role: "quality" },
+  // The app's administrator (roles and audit trail): a standalone launch lands on /admin.
+  { id: "pr-admin-1", given: "Ruth", family: "Achterberg", role: "admin" },
 ];
 export const DERMATOLOGIST_IDS = STAFF.filter((s) => s.role === "dermatologist").map((s) => s.id);
 
@@ -20,6 +22,7 @@ const ROLE_DISPLAY: Record<AppRole, string> = {
   dermatologist: "Dermatologist",
   "clinic-lead": "Clinic lead",
   quality: "Quality analyst",
+  admin: "App administrator",
 };
 
 export function generateSharedResources(): Resource[] {

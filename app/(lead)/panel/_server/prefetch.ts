@@ -6,6 +6,10 @@
  */
 import "server-only";
 import type { QueryClient } from "@tanstack/react-query";
+import { headers } from "next/headers";
+import { eventLogger } from "@/lib/app/log";
+import { auditOrigin, tryRecordAudit } from "@/lib/audit/audit";
+import { syncedPatientViewEntry } from "@/lib/audit/events";
 import { pgPool } from "@/lib/db/pool";
 import { clinicToday } from "@/lib/app/clinic-today";
 import { serializePanelFilters, type PanelFilters } from "@/lib/panel/filters";
@@ -14,9 +18,11 @@ import { filterOptions, panelCharts, panelSummary, worklistPage } from "@/lib/pa
 import { loadSyncedPatientView } from "@/lib/panel/synced-patient";
 import type { FilterOptions } from "@/lib/panel/types";
 
+const log = eventLogger("panel");
+
 function logFailure(what: string, error: unknown): void {
-  const code = typeof (error as { code?: unknown })?.code === "string" ? (error as { code: string }).code : "-";
-  console.error(`[panel] prefetch-${what}-failed error=${error instanceof Error ? error.name : "unknown"} sqlstate=${code}`);
+  const code = typeof (error as { code?: unknown })?.code === "string" ? (error as { code: string }).code : null;
+  log(`prefetch-${what}-failed`, { error: error instanceof Error ? error.name : "unknown", sqlstate: code });
 }
 
 export async function prefetchOverview(queryClient: QueryClient, source: string | null): Promise<void> {
@@ -51,12 +57,18 @@ export async function loadFilterOptions(): Promise<FilterOptions> {
   }
 }
 
-export async function prefetchSyncedPatient(queryClient: QueryClient, source: string, patientId: string): Promise<void> {
+/** Prefetches a synced patient's view for the clinic lead the page's gate let in; the drill-down is audited. */
+export async function prefetchSyncedPatient(queryClient: QueryClient, source: string, patientId: string, actor: { practitionerId: string | null; role: string }): Promise<void> {
+  const origin = auditOrigin(await headers());
+  const audit = (status: number, reason?: string) =>
+    tryRecordAudit(pgPool(), syncedPatientViewEntry({ actor, source, patientId, status, via: "page", origin, ...(reason ? { reason } : {}) }));
   try {
     const view = await loadSyncedPatientView(pgPool(), source, patientId, { asOf: clinicToday() });
+    await audit(view ? 200 : 404, view ? undefined : "not-synced");
     // Not found is left to the client query, which gets the API's 404 and says so.
     if (view) queryClient.setQueryData(syncedPatientQueryOptions(source, patientId).queryKey, view);
   } catch (error) {
+    await audit(500, error instanceof Error ? error.name : "error");
     logFailure("patient", error);
   }
 }

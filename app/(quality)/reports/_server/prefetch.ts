@@ -6,6 +6,7 @@
 import "server-only";
 import type { QueryClient } from "@tanstack/react-query";
 import { clinicToday } from "@/lib/app/clinic-today";
+import { eventLogger } from "@/lib/app/log";
 import { pgPool } from "@/lib/db/pool";
 import type { MeasureId } from "@/lib/reports/measures";
 import { catalogueQueryOptions, casesQueryOptions, reportQueryOptions } from "@/lib/reports/report-api-client";
@@ -14,9 +15,11 @@ import { reportCasePage, reportCatalogueCounts, reportFilterChoices, reportSumma
 import { canOpenPatient, reportRequestFor, serializeCaseList, serializeReportFilters, type CaseListState, type ReportFilterState } from "@/lib/reports/report-requests";
 import { measureDefinition } from "@/lib/reports/measures";
 
+const log = eventLogger("reports");
+
 function logFailure(what: string, error: unknown): void {
-  const code = typeof (error as { code?: unknown })?.code === "string" ? (error as { code: string }).code : "-";
-  console.error(`[reports] prefetch-${what}-failed error=${error instanceof Error ? error.name : "unknown"} sqlstate=${code}`);
+  const code = typeof (error as { code?: unknown })?.code === "string" ? (error as { code: string }).code : null;
+  log(`prefetch-${what}-failed`, { error: error instanceof Error ? error.name : "unknown", sqlstate: code });
 }
 
 export async function prefetchCatalogue(queryClient: QueryClient): Promise<void> {

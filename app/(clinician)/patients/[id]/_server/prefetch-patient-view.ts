@@ -19,7 +19,9 @@ export async function prefetchPatientView(queryClient: QueryClient, patientId: s
     const cookie = incoming.get("cookie");
     // Without a session cookie the answer is a 401 the client will fetch and show anyway.
     if (!cookie) return;
-    const request = new Request(new URL(patientViewUrl(patientId), "http://app.internal"), { headers: { cookie } });
+    // The client's address travels with it, so the patient view's audit row says from where.
+    const forwardedFor = incoming.get("x-forwarded-for");
+    const request = new Request(new URL(patientViewUrl(patientId), "http://app.internal"), { headers: { cookie, ...(forwardedFor ? { "x-forwarded-for": forwardedFor } : {}) } });
     const response = await handlePatientViewRequest(request, patientId, patientViewDeps());
     if (response.status !== 200) return;
     queryClient.setQueryData(patientViewQueryOptions(patientId).queryKey, (await response.json()) as PatientViewResponse);

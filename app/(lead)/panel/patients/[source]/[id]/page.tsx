@@ -19,15 +19,15 @@ export default async function PanelPatientPage({ params }: { params: Params }) {
   if (!gate.ok) return <RoleRefusal gate={gate} view="panel" allowed={PANEL_ROLES} />;
   return (
     <Suspense fallback={<PatientViewSkeleton />}>
-      <PrefetchedPatient params={params} />
+      <PrefetchedPatient params={params} actor={{ practitionerId: gate.practitionerId, role: gate.role }} />
     </Suspense>
   );
 }
 
-async function PrefetchedPatient({ params }: { params: Params }) {
+async function PrefetchedPatient({ params, actor }: { params: Params; actor: { practitionerId: string | null; role: string } }) {
   const { source, id } = await params;
   const queryClient = getQueryClient();
-  await prefetchSyncedPatient(queryClient, source, id);
+  await prefetchSyncedPatient(queryClient, source, id, actor);
   return (
     <HydrationBoundary state={dehydrate(queryClient)}>
       <SyncedPatientView source={source} patientId={id} />

@@ -1,7 +1,10 @@
 // GET /api/panel/patients/[source]/[id]: a synced patient's view, built from the stored copy by the same engine as
-// the EHR launch (SyncedPatientViewResponse in lib/panel/types.ts). Read-only; clinic leads only.
+// the EHR launch (SyncedPatientViewResponse in lib/panel/types.ts). Read-only; clinic leads only; every drill-down
+// audited (panel.patient-view, the patient hashed).
 import { z } from "zod";
 import { clinicToday } from "@/lib/app/clinic-today";
+import { auditOrigin, tryRecordAudit } from "@/lib/audit/audit";
+import { syncedPatientViewEntry } from "@/lib/audit/events";
 import { pgPool } from "@/lib/db/pool";
 import { badRequest, notFound, PANEL_API_ROLES, panelJson, serverError } from "@/lib/panel/http";
 import { loadSyncedPatientView } from "@/lib/panel/synced-patient";
@@ -20,10 +23,17 @@ export async function GET(request: Request, context: { params: Promise<{ source:
   if ("response" in gated) return gated.response;
   const parsed = params.safeParse(await context.params);
   if (!parsed.success) return badRequest(parsed.error.issues.map((i) => ({ param: String(i.path[0] ?? ""), reason: i.message })));
+  const audit = (status: number, reason?: string) =>
+    tryRecordAudit(
+      pgPool(),
+      syncedPatientViewEntry({ actor: gated.gate, source: parsed.data.source, patientId: parsed.data.id, status, via: "api", origin: auditOrigin(request), ...(reason ? { reason } : {}) }),
+    );
   try {
     const view = await loadSyncedPatientView(pgPool(), parsed.data.source, parsed.data.id, { asOf: clinicToday() });
+    await audit(view ? 200 : 404, view ? undefined : "not-synced");
     return view ? panelJson(200, view) : notFound("No synced data for this patient in this source. Run a sync, or check the link.");
   } catch (error) {
+    await audit(500, error instanceof Error ? error.name : "error");
     return serverError("patient", error);
   }
 }

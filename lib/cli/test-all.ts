@@ -143,10 +143,11 @@ async function main(): Promise<void> {
   const popplerProblem = await ensureDebianTool("/usr/bin/pdftoppm", "poppler-utils", run);
   if (popplerProblem) console.error(`[test] ${popplerProblem} (the PDF page test is skipped without it)`);
   results.push(await vitestStep("unit", "vitest.config.ts", minutes(8)));
-  results.push(await vitestStep("integration", "vitest.integration.config.ts", minutes(12)));
-  results.push(await systemPostgresStep(minutes(6)));
+  // The build before the integration tests: the entry-point tests run `npm start` and `npm run demo` on it.
   const build = await gate("build", bin("next"), ["build"], minutes(8));
   results.push(build);
+  results.push(await vitestStep("integration", "vitest.integration.config.ts", minutes(12)));
+  results.push(await systemPostgresStep(minutes(6)));
 
   const chromiumProblem = await ensureChromium(CHROMIUM, run);
   if (chromiumProblem) {

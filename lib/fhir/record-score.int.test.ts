@@ -57,7 +57,7 @@ function deps(): RecordScoreDeps {
 }
 
 function record(id: string, cookie: string | null, body: unknown, contentType = "application/json"): Promise<Response> {
-  const headers: Record<string, string> = { "content-type": contentType };
+  const headers: Record<string, string> = { "content-type": contentType, origin: APP };
   if (cookie) headers.cookie = cookie;
   return handleRecordScoreRequest(new Request(`${APP}/api/patients/${id}/observations`, { method: "POST", headers, body: JSON.stringify(body) }), id, deps());
 }

@@ -15,7 +15,8 @@ function fakeStore(scope: string, patientId: string | null = "p1", refreshToken?
     k1: { serverUrl: "http://ehr.test/fhir", tokenUri: "http://ehr.test/auth/token", expiresAt: NOW + 600, tokenResponse: { access_token: "tok", scope, ...(refreshToken ? { refresh_token: refreshToken } : {}) } },
   };
   const session: LoadedSession = { id: SESSION_ID, data, expiresAt: new Date(), expired: false, patientId, practitionerId: "Practitioner/d1", role: "dermatologist", issuer: "http://ehr.test/fhir" };
-  return { load: async () => session, saveData: async () => undefined, delete: async () => undefined } as unknown as SessionStore;
+  const withRefreshLock = async <T>(_id: string, work: (current: LoadedSession | null) => Promise<{ result: T }>): Promise<T> => (await work(structuredClone(session))).result;
+  return { load: async () => session, saveData: async () => undefined, withRefreshLock, delete: async () => undefined } as unknown as SessionStore;
 }
 
 interface Harness {
@@ -51,8 +52,11 @@ function harness(scope = "launch patient/*.rs patient/Observation.c", fhir: () =
   };
 }
 
-function post(h: Harness, body: unknown, opts: { id?: string; cookie?: string | null; contentType?: string } = {}): Promise<Response> {
+/** A POST from the app's own page (the browser sends Origin), unless `origin` says otherwise (null: none). */
+function post(h: Harness, body: unknown, opts: { id?: string; cookie?: string | null; contentType?: string; origin?: string | null; fetchSite?: string } = {}): Promise<Response> {
   const headers: Record<string, string> = { "content-type": opts.contentType ?? "application/json" };
+  if (opts.origin !== null) headers.origin = opts.origin ?? "http://app.test";
+  if (opts.fetchSite) headers["sec-fetch-site"] = opts.fetchSite;
   if (opts.cookie !== null) headers.cookie = opts.cookie ?? cookie;
   const id = opts.id ?? "p1";
   return handleRecordScoreRequest(new Request(`http://app.test/api/patients/${id}/observations`, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) }), id, h.deps);
@@ -71,6 +75,20 @@ describe("handleRecordScoreRequest", () => {
     expect(h.posted[0]).toMatchObject({ subject: { reference: "Patient/p1" }, performer: [{ reference: "Practitioner/d1" }], issued: "2026-11-01T09:00:00.000Z", valueQuantity: { value: 6 } });
     expect(h.audits).toEqual([{ actor: "Practitioner/d1", role: "dermatologist", action: "record-score", outcome: "success", detail: { measure: "itch-nrs", issuer: "http://ehr.test" } }]);
     expect(h.logs.join(" ")).not.toMatch(/p1|"value"/);
+  });
+
+  it("refuses a cross-site POST (another Origin, or no Origin and a cross-site Sec-Fetch-Site) with 403 before reading the session", async () => {
+    for (const opts of [{ origin: "https://evil.example" }, { origin: null, fetchSite: "cross-site" }, { origin: null, fetchSite: "same-site" }, { origin: null }]) {
+      const h = harness();
+      const res = await post(h, itch, opts);
+      expect(res.status).toBe(403);
+      expect(await res.json()).toMatchObject({ error: "cross-site" });
+      expect(h.posted).toHaveLength(0);
+      expect(h.audits).toHaveLength(0);
+    }
+    // Without Origin, a same-origin Sec-Fetch-Site is the app's own page.
+    const h = harness();
+    expect((await post(h, itch, { origin: null, fetchSite: "same-origin" })).status).toBe(201);
   });
 
   it("answers 401 without a session cookie, and 400 for a malformed id", async () => {

@@ -10,6 +10,7 @@ import { auditOrigin } from "../audit/audit";
 import type { AccessDeps, SessionAccessOk } from "../smart/access";
 import { getSessionAccess } from "../smart/access";
 import type { LaunchDeps } from "../smart/launch";
+import { isSameOriginRequest } from "../smart/session-logout";
 import { clinicToday } from "./patient-api";
 import { canWriteObservations } from "./patient-view";
 import { FhirHttpError, FhirRequester, type FhirRequesterOptions } from "./requester";
@@ -36,6 +37,14 @@ const error = (status: number, code: RecordScoreErrorBody["error"], message: str
 
 export async function handleRecordScoreRequest(request: Request, rawId: string, deps: RecordScoreDeps): Promise<Response> {
   const started = performance.now();
+  // CSRF: only the app's own pages may write (Origin, or Sec-Fetch-Site without it); refused before the session is read.
+  if (!isSameOriginRequest(request, deps.config.appBaseUrl)) {
+    deps.log?.("record-score-refused", { reason: "cross-site" });
+    return new Response(JSON.stringify({ error: "cross-site", message: "This request came from another site and was refused." }), {
+      status: 403,
+      headers: { "content-type": "application/json", "cache-control": "no-store" },
+    });
+  }
   if (!idPattern.test(rawId)) return error(400, "bad-request", "Malformed patient id.");
   let access = await getSessionAccess(request, deps);
   if (!access.ok) return error(401, access.error, "Launch the app again from the EHR.", { relaunch: `/relaunch?reason=${access.error}` });

@@ -119,7 +119,7 @@ export function parseReportFilters(input: QueryInput): Parsed<ReportFilterState>
 
 /** The default period: the 12 months ending today (to = today, from = to minus 12 months plus 1 day). */
 export function defaultReportPeriod(today: IsoDate, to: IsoDate = today): ReportPeriod {
-  const year = Number(to.slice(0, 4)) - 1;
+  const year = Math.max(1, Number(to.slice(0, 4)) - 1); // no year 0: PostgreSQL refuses the date
   const monthDay = to.slice(5) === "02-29" ? "02-28" : to.slice(5);
   return { from: addDays(`${String(year).padStart(4, "0")}-${monthDay}`, 1), to };
 }

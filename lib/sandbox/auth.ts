@@ -416,7 +416,11 @@ ${hidden}
       throw new OAuthError("invalid_scope", "a refresh may only narrow the original scopes");
     }
     const body = this.issueUserTokens(client.clientId, narrowed, record.practitionerId, record.patientId, record.ehrLaunch);
-    body.refresh_token = refreshToken;
+    // Refresh tokens are single use and rotated (as many SMART servers do): a second use is invalid_grant.
+    this.refreshTokens.delete(refreshToken);
+    const rotated = randomToken();
+    this.refreshTokens.set(rotated, record);
+    body.refresh_token = rotated;
     return body;
   }
 

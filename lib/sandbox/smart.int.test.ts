@@ -266,9 +266,15 @@ describe("authorization server checks", () => {
     expect(replay.status).toBe(400);
     const refreshed = await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token });
     expect(refreshed.status).toBe(200);
-    const renewed = (await refreshed.json()) as { access_token: string; patient: string };
+    const renewed = (await refreshed.json()) as { access_token: string; patient: string; refresh_token: string };
     expect(renewed.access_token).not.toBe(tokens.access_token);
     expect(renewed.patient).toBe(patientA);
+    // Refresh tokens are single use and rotated: the spent one is refused, the new one works.
+    expect(renewed.refresh_token).not.toBe(tokens.refresh_token);
+    const spent = await tokenRequest({ grant_type: "refresh_token", refresh_token: tokens.refresh_token });
+    expect(spent.status).toBe(400);
+    expect(((await spent.json()) as { error: string }).error).toBe("invalid_grant");
+    expect((await tokenRequest({ grant_type: "refresh_token", refresh_token: renewed.refresh_token })).status).toBe(200);
     const read = await fetch(`${sandbox.fhirBase}/Patient/${patientA}`, { headers: { authorization: `Bearer ${renewed.access_token}` } });
     expect(read.status).toBe(200);
   });

@@ -16,6 +16,11 @@ function fakeStore(data: SmartStorageData, opts: { expired?: boolean } = {}): Se
     deleted,
     load: async () => session,
     saveData: async (_id: string, d: SmartStorageData) => void saved.push(structuredClone(d)),
+    withRefreshLock: async <T>(_id: string, work: (current: LoadedSession | null) => Promise<{ result: T; data?: SmartStorageData }>) => {
+      const out = await work(structuredClone(session));
+      if (out.data) saved.push(structuredClone(out.data));
+      return out.result;
+    },
     delete: async (id: string) => void deleted.push(id),
   } as unknown as SessionStore & { saved: SmartStorageData[]; deleted: string[] };
 }

@@ -46,8 +46,6 @@ export interface AccessDeps {
 /** Refresh when the access token has less than this many seconds left. */
 export const REFRESH_MARGIN_SECONDS = 60;
 
-const inflight = new Map<string, Promise<StoredClientState | null>>();
-
 function clientState(session: LoadedSession): { key: string; state: StoredClientState } | null {
   const key = session.data[SMART_KEY];
   if (typeof key !== "string") return null;
@@ -93,7 +91,8 @@ function expiryOf(tokens: { expires_in?: number; access_token?: string }, now: n
   return now + 300;
 }
 
-async function refresh(deps: AccessDeps, session: LoadedSession, key: string, state: StoredClientState, now: number): Promise<StoredClientState | null> {
+/** The token endpoint's answer to a refresh: new state, a refused (spent) refresh token, or no answer. */
+async function requestRefresh(deps: AccessDeps, state: StoredClientState, now: number): Promise<{ next: StoredClientState; ok: boolean } | null> {
   const refreshToken = state.tokenResponse?.refresh_token;
   if (!refreshToken || !state.tokenUri) return null;
   const { headers, body } = await tokenRequestAuth(deps.config, state.tokenUri);
@@ -109,16 +108,35 @@ async function refresh(deps: AccessDeps, session: LoadedSession, key: string, st
     // invalid_grant and the like: the refresh token is spent; forget it
     const next: StoredClientState = { ...state, tokenResponse: { ...state.tokenResponse } };
     delete next.tokenResponse!.refresh_token;
-    session.data[key] = next;
-    await deps.store.saveData(session.id, session.data);
-    return null;
+    return { next, ok: false };
   }
-  const data = (await res.json()) as StoredClientState["tokenResponse"] & object;
+  const data = (await res.json().catch(() => ({}))) as StoredClientState["tokenResponse"] & object;
   if (!data.access_token) return null;
-  const next: StoredClientState = { ...state, tokenResponse: { ...state.tokenResponse, ...data }, expiresAt: expiryOf(data, now) };
-  session.data[key] = next;
-  await deps.store.saveData(session.id, session.data);
-  return next;
+  // A rotated refresh token (single use at many servers) replaces the old one here.
+  return { next: { ...state, tokenResponse: { ...state.tokenResponse, ...data }, expiresAt: expiryOf(data, now) }, ok: true };
+}
+
+/**
+ * Refreshes under the session's PostgreSQL advisory lock (every instance shares it). Once the lock is held the
+ * session is read again: when its access token is no longer `seenToken` and still fresh, another instance or
+ * request refreshed meanwhile and its token is used, so one refresh token is never spent twice.
+ */
+async function refreshLocked(deps: AccessDeps, session: LoadedSession, seenToken: string | undefined, now: number): Promise<StoredClientState | null> {
+  return deps.store.withRefreshLock(session.id, async (current) => {
+    const cs = current && !current.expired ? clientState(current) : null;
+    if (!current || !cs) return { result: null };
+    const token = cs.state.tokenResponse?.access_token;
+    const expiresAt = cs.state.expiresAt ?? expiryOf(cs.state.tokenResponse ?? {}, now);
+    if (token !== seenToken && expiresAt - REFRESH_MARGIN_SECONDS > now) {
+      session.data = current.data;
+      return { result: cs.state };
+    }
+    const answer = await requestRefresh(deps, cs.state, now);
+    if (!answer) return { result: null };
+    current.data[cs.key] = answer.next;
+    session.data = current.data;
+    return { result: answer.ok ? answer.next : null, data: current.data };
+  });
 }
 
 /**
@@ -142,12 +160,7 @@ export async function getSessionAccess(request: Request, deps: AccessDeps, opts:
   const expiresAt = state.expiresAt ?? expiryOf(state.tokenResponse ?? {}, now);
   const rejected = opts.rejectedToken !== undefined && opts.rejectedToken === state.tokenResponse?.access_token;
   if (rejected || expiresAt - REFRESH_MARGIN_SECONDS <= now) {
-    let task = inflight.get(session.id);
-    if (!task) {
-      task = refresh(deps, session, cs.key, state, now).finally(() => inflight.delete(session.id));
-      inflight.set(session.id, task);
-    }
-    const next = await task;
+    const next = await refreshLocked(deps, session, state.tokenResponse?.access_token, now);
     if (next) {
       state = next;
       refreshed = true;

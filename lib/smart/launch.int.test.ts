@@ -3,6 +3,8 @@
  * PostgreSQL: WebRequestAdapter + fhirclient (launch, callback), session rows with encrypted tokens,
  * refresh, the patient-in-context check, expiry, and partial data under injected faults.
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestDatabase } from "../db/testing";
 import { handlePatientViewRequest, type PatientApiDeps } from "../fhir/patient-api";
@@ -457,5 +459,105 @@ describe("role assignments made in the app, and the site's ROLE_MAPPING", () => 
     expect(location).toBe(`${APP}/relaunch?reason=role-unavailable&detail=role-mapping-invalid`);
     expect(done.headers.get("set-cookie")).toMatch(/^ejm_launch_[A-Za-z0-9_-]{22}=; Path=\/callback; .*Max-Age=0/);
     expect(await db.prisma.session.findUnique({ where: { id: sessionIdOf(launchCookie) } })).toBeNull();
+  });
+});
+
+describe("id_token verified before fhirUser is trusted", () => {
+  /**
+   * Runs `body` with the launch's token requests sent through a loopback proxy that replaces the id_token of the
+   * sandbox's answer with `rewrite(idToken)` (fhirclient reads the token endpoint from the session's state).
+   */
+  async function withIdTokenRewrite<T>(rewrite: (idToken: string) => string, body: (redirectTokens: (launchCookie: string) => Promise<void>) => Promise<T>): Promise<T> {
+    const proxy = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        void (async () => {
+          const upstream = await fetch(`${sandbox.origin}/auth/token`, {
+            method: "POST",
+            headers: { "content-type": req.headers["content-type"] ?? "", authorization: req.headers.authorization ?? "" },
+            body: Buffer.concat(chunks),
+          });
+          const tokens = (await upstream.json()) as { id_token?: string };
+          if (upstream.ok && tokens.id_token) tokens.id_token = rewrite(tokens.id_token);
+          res.writeHead(upstream.status, { "content-type": "application/json" }).end(JSON.stringify(tokens));
+        })().catch(() => res.writeHead(502).end());
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/auth/token`;
+    const redirectTokens = async (launchCookie: string): Promise<void> => {
+      const session = (await deps.store.load(sessionIdOf(launchCookie)))!;
+      const state = session.data[session.data.SMART_KEY as string] as { tokenUri: string };
+      state.tokenUri = proxyUrl;
+      await deps.store.saveData(session.id, session.data);
+    };
+    try {
+      return await body(redirectTokens);
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  }
+
+  /** An EHR launch up to the callback, with the token exchange through the rewriting proxy. */
+  async function callbackWithIdToken(rewrite: (idToken: string) => string, launchDeps: LaunchDeps = deps): Promise<{ done: Response; launchCookie: string }> {
+    return withIdTokenRewrite(rewrite, async (redirectTokens) => {
+      const params = new URLSearchParams({ iss: sandbox.fhirBase, launch: sandbox.createLaunch(dermatologist, patientA) });
+      const start = await handleLaunch(new Request(`${APP}/launch?${params}`), launchDeps);
+      const launchCookie = cookieOf(start);
+      await redirectTokens(launchCookie);
+      const auth = await fetch(start.headers.get("location")!, { redirect: "manual" });
+      const done = await handleCallback(new Request(auth.headers.get("location")!, { headers: { cookie: launchCookie } }), launchDeps);
+      return { done, launchCookie };
+    });
+  }
+
+  async function lastRefusal(): Promise<Record<string, unknown>> {
+    const event = await db.prisma.auditEvent.findFirstOrThrow({ where: { action: "launch", outcome: "refused" }, orderBy: { id: "desc" } });
+    return event.detail as Record<string, unknown>;
+  }
+
+  it("sends a nonce with the authorize request and accepts the sandbox's RS256 id_token that carries it", async () => {
+    const { authorizeUrl, location, cookie } = await launch();
+    expect(authorizeUrl.searchParams.get("nonce")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(location).toBe(`${APP}/patients/${patientA}`);
+    expect((await db.prisma.session.findUniqueOrThrow({ where: { id: sessionIdOf(cookie) } })).practitionerId).toBe(`Practitioner/${dermatologist}`);
+  });
+
+  it("refuses a tampered id_token (fhirUser swapped, signature kept) with the relaunch page, audited", async () => {
+    const tamper = (idToken: string): string => {
+      const [header, payload, signature] = idToken.split(".");
+      const claims = JSON.parse(Buffer.from(payload!, "base64url").toString("utf8")) as { fhirUser: string };
+      claims.fhirUser = claims.fhirUser.replace(/Practitioner\/.*$/, `Practitioner/${clinicLead}`);
+      return [header, Buffer.from(JSON.stringify(claims)).toString("base64url"), signature].join(".");
+    };
+    const { done, launchCookie } = await callbackWithIdToken(tamper);
+    expect(done.headers.get("location")).toBe(`${APP}/relaunch?reason=auth-failed`);
+    expect(await db.prisma.session.findUnique({ where: { id: sessionIdOf(launchCookie) } })).toBeNull();
+    expect(await lastRefusal()).toEqual({ reason: "id-token-invalid", problem: "bad-signature" });
+  });
+
+  it("refuses an id_token whose nonce is not the one this launch sent", async () => {
+    const params = new URLSearchParams({ iss: sandbox.fhirBase, launch: sandbox.createLaunch(dermatologist, patientA) });
+    const start = await handleLaunch(new Request(`${APP}/launch?${params}`), deps);
+    const authorizeUrl = new URL(start.headers.get("location")!);
+    authorizeUrl.searchParams.set("nonce", "another-launch-nonce");
+    const auth = await fetch(authorizeUrl, { redirect: "manual" });
+    const done = await handleCallback(new Request(auth.headers.get("location")!, { headers: { cookie: cookieOf(start) } }), deps);
+    expect(done.headers.get("location")).toBe(`${APP}/relaunch?reason=auth-failed`);
+    expect(await lastRefusal()).toEqual({ reason: "id-token-invalid", problem: "nonce-mismatch" });
+  });
+
+  it("refuses a genuine id_token the issuer signed for another client (audience)", async () => {
+    sandbox.registerClient({ clientId: "other-app", name: "Other app", clientSecret: "other-app-secret", redirectUriPrefixes: ["http://127.0.0.1:"] });
+    const otherDeps: LaunchDeps = { ...deps, config: smartConfig({ SMART_CLIENT_ID: "other-app", SMART_CLIENT_SECRET: "other-app-secret" }) };
+    let foreign = "";
+    // The other client's launch completes (its id_token is valid for it); its id_token is kept.
+    const other = await callbackWithIdToken((t) => (foreign = t), otherDeps);
+    expect(other.done.headers.get("location")).toBe(`${APP}/patients/${patientA}`);
+    expect(foreign.split(".")).toHaveLength(3);
+    const { done } = await callbackWithIdToken(() => foreign);
+    expect(done.headers.get("location")).toBe(`${APP}/relaunch?reason=auth-failed`);
+    expect(await lastRefusal()).toEqual({ reason: "id-token-invalid", problem: "wrong-audience" });
   });
 });

@@ -11,12 +11,15 @@ import { z } from "zod";
 import { auditOrigin } from "../audit/audit";
 import { buildScopes, isIssuerAllowed, type SmartClientConfig } from "./config";
 import { clearLaunchCookie, launchCookie, patientSessionCookieName, readLaunchSessionId, readSessionId, sessionCookie } from "./cookies";
+import { fhirUserReference, verifyIdToken } from "./id-token";
 import { decideLaunchRole, type AssignedRoleReader, type LaunchRoleProblem } from "./role-lookup";
 import { landingPath, roleMappingFromEnv, type RoleMapping } from "./roles";
 import { SessionSmartStorage, type SessionStore } from "./session-store";
 import { requestOrigin, WebRequestAdapter } from "./web-adapter";
 
 export const SMART_KEY = "SMART_KEY";
+/** Session data key of the OpenID Connect nonce sent with the authorize request (checked in the id_token). */
+export const ID_TOKEN_NONCE_KEY = "EJM_ID_TOKEN_NONCE";
 
 export interface LaunchDeps {
   store: SessionStore;
@@ -168,8 +171,13 @@ export async function handleLaunch(request: Request, deps: LaunchDeps): Promise<
     await store.delete(session.id);
     return relaunchRedirect(request, config, "discovery-failed");
   }
+  // An OpenID Connect nonce binds the id_token to this launch (fhirclient sends none).
+  const nonce = randomBytes(32).toString("base64url");
+  await storage.set(ID_TOKEN_NONCE_KEY, nonce);
+  const authorizeUrl = new URL(adapter.redirectLocation);
+  authorizeUrl.searchParams.set("nonce", nonce);
   deps.log?.("launch-redirect", { kind: launch ? "ehr" : "standalone", ms: Math.round(performance.now() - started) });
-  return redirectTo(adapter.redirectLocation, [cookie]);
+  return redirectTo(authorizeUrl.toString(), [cookie]);
 }
 
 interface TokenResponseShape {
@@ -189,16 +197,16 @@ interface ClientStateShape {
   [key: string]: unknown;
 }
 
-/** The fhirUser claim as a relative reference ("Practitioner/123"), from the id_token (signature not checked here). */
+/**
+ * The fhirUser claim as a relative reference ("Practitioner/123"), decoded WITHOUT checking the signature: for
+ * diagnostics only; the callback trusts fhirUser only from verifyIdToken (id-token.ts).
+ */
 export function fhirUserFromIdToken(idToken: string | undefined): string | null {
   if (!idToken) return null;
   const payload = idToken.split(".")[1];
   if (!payload) return null;
   try {
-    const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { fhirUser?: unknown; profile?: unknown };
-    const ref = typeof claims.fhirUser === "string" ? claims.fhirUser : typeof claims.profile === "string" ? claims.profile : null;
-    if (!ref) return null;
-    return ref.split("/").slice(-2).join("/");
+    return fhirUserReference(JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Record<string, unknown>);
   } catch {
     return null;
   }
@@ -261,7 +269,24 @@ export async function handleCallback(request: Request, deps: LaunchDeps): Promis
   }
 
   const patientId = typeof tokens.patient === "string" && tokens.patient ? tokens.patient : null;
-  const practitioner = fhirUserFromIdToken(tokens.id_token);
+  // fhirUser is trusted only from an id_token verified against the issuer's keys (no id_token: no fhirUser).
+  let practitioner: string | null = null;
+  if (typeof tokens.id_token === "string" && tokens.id_token) {
+    const nonce = session.data[ID_TOKEN_NONCE_KEY];
+    const identity = await verifyIdToken({
+      idToken: tokens.id_token,
+      fhirBase: state.serverUrl,
+      clientId: config.clientId,
+      nonce: typeof nonce === "string" ? nonce : null,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    });
+    if (!identity.ok) {
+      await store.delete(session.id);
+      await refused("id-token-invalid", { problem: identity.problem });
+      return relaunchRedirect(request, config, "auth-failed", clearLaunchCookie(request, secure));
+    }
+    practitioner = identity.fhirUser;
+  }
   // The role: an assignment made in the app, else the EHR's (the fhirUser's PractitionerRole through the site's
   // mapping), never a guess: a role that cannot be read ends the launch with a page saying so.
   const decision = await decideLaunchRole({

@@ -5,7 +5,7 @@
  * (patient, practitioner, role, issuer) has its own columns so authorization checks read the server's copy.
  */
 import { randomBytes } from "node:crypto";
-import type { PrismaClient } from "../generated/prisma/client";
+import type { PrismaClient, Session as SessionRow } from "../generated/prisma/client";
 import { decryptString, encryptString } from "./crypto";
 
 /** fhirclient's storage content: SMART_KEY -> state key, state key -> client state. */
@@ -90,7 +90,17 @@ export class SessionStore {
   async load(id: string): Promise<LoadedSession | null> {
     if (!id || id.length > 128) return null;
     const row = await this.db.session.findUnique({ where: { id } });
-    if (!row) return null;
+    const session = row ? this.fromRow(row) : null;
+    if (!row || !session) return null;
+    const now = this.now().getTime();
+    // updated_at doubles as last use: a live session in use is touched (at most once a minute).
+    if (!session.expired && row.updatedAt.getTime() + TOUCH_INTERVAL_SECONDS * 1000 <= now) {
+      await this.db.session.updateMany({ where: { id }, data: { updatedAt: new Date(now) } });
+    }
+    return session;
+  }
+
+  private fromRow(row: SessionRow): LoadedSession | null {
     let data: SmartStorageData = {};
     if (row.tokensEnc) {
       try {
@@ -101,16 +111,11 @@ export class SessionStore {
     }
     const now = this.now().getTime();
     const idle = row.updatedAt.getTime() + this.idleSeconds * 1000 <= now;
-    const expired = idle || row.expiresAt.getTime() <= now;
-    // updated_at doubles as last use: a live session in use is touched (at most once a minute).
-    if (!expired && row.updatedAt.getTime() + TOUCH_INTERVAL_SECONDS * 1000 <= now) {
-      await this.db.session.updateMany({ where: { id }, data: { updatedAt: new Date(now) } });
-    }
     return {
       id: row.id,
       data,
       expiresAt: row.expiresAt,
-      expired,
+      expired: idle || row.expiresAt.getTime() <= now,
       patientId: row.patientId,
       practitionerId: row.practitionerId,
       role: row.role,
@@ -118,12 +123,35 @@ export class SessionStore {
     };
   }
 
-  async saveData(id: string, data: SmartStorageData): Promise<void> {
+  private dataColumns(data: SmartStorageData): { tokensEnc: string; state: object; updatedAt: Date } {
     const clean = stripConfigSecrets(data);
-    await this.db.session.update({
-      where: { id },
-      data: { tokensEnc: encryptString(JSON.stringify(clean), this.key), state: summarize(clean) as object, updatedAt: this.now() },
-    });
+    return { tokensEnc: encryptString(JSON.stringify(clean), this.key), state: summarize(clean) as object, updatedAt: this.now() };
+  }
+
+  async saveData(id: string, data: SmartStorageData): Promise<void> {
+    await this.db.session.update({ where: { id }, data: this.dataColumns(data) });
+  }
+
+  /**
+   * Runs `work` (a token refresh) under a PostgreSQL transaction-level advisory lock on this session, shared by
+   * every app instance on the database, with the session as stored once the lock is held (a refresh another
+   * instance finished meanwhile is visible there, so its refresh token is not spent twice). The data `work`
+   * returns is written in the same transaction, before the lock is released. Page views do not wait: the lock
+   * is not a row lock.
+   */
+  async withRefreshLock<T>(id: string, work: (current: LoadedSession | null) => Promise<{ result: T; data?: SmartStorageData }>): Promise<T> {
+    return this.db.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`ejm-session-refresh:${id}`}, 0))) AS l`;
+        const row = await tx.session.findUnique({ where: { id } });
+        const current = row ? this.fromRow(row) : null;
+        const out = await work(current);
+        if (out.data && current) await tx.session.update({ where: { id }, data: this.dataColumns(out.data) });
+        return out.result;
+      },
+      // Waiters queue on the lock for at most one refresh (token requests time out after 10 s).
+      { maxWait: 15_000, timeout: 30_000 },
+    );
   }
 
   async setContext(id: string, ctx: Partial<SessionContext> & { expiresAt?: Date }): Promise<void> {

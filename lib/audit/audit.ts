@@ -78,20 +78,27 @@ export function patientEntity(patientId: string): string {
 
 /**
  * From where: the X-Forwarded-For chain (Next's server sets it to the socket's address when no proxy did; a proxy in
- * front must set or append it), else X-Real-IP; each hop checked to look like an address, at most 5, or null.
+ * front must set or append it), else X-Real-IP; each hop checked to look like an address, the last 5, or null.
  */
 export function auditOrigin(request: Request | Headers | null | undefined): string | null {
   if (!request) return null;
   const headers = request instanceof Headers ? request : request.headers;
-  const raw = headers.get("x-forwarded-for") ?? headers.get("x-real-ip");
-  if (!raw) return null;
-  const hops = raw
+  const chain = headers.get("x-forwarded-for") ?? headers.get("x-real-ip");
+  if (!chain) return null;
+  // The last hops: the ones the app's own proxies appended, not what the client claimed first.
+  const hops = chain
     .split(",")
     .map((hop) => hop.trim())
-    .filter((hop) => /^[A-Za-z0-9:.[\]%_-]{1,64}$/.test(hop))
-    .slice(0, 5);
+    .filter(isAddress)
+    .slice(-MAX_HOPS);
   return hops.length > 0 ? hops.join(", ") : null;
 }
+
+const MAX_HOPS = 5;
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?$/;
+const IPV6 = /^\[?[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f.]{0,15}){2,8}(%[A-Za-z0-9_.-]{1,16})?\]?(:\d{1,5})?$/;
+/** Only hops shaped like IPv4 or IPv6 addresses are kept, so a forged header cannot write text into the trail. */
+const isAddress = (hop: string): boolean => hop.length <= 64 && (IPV4.test(hop) || IPV6.test(hop));
 
 // ---------- the PHI guard ----------
 

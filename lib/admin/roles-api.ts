@@ -25,6 +25,8 @@ const ISSUER = z
   .string()
   .trim()
   .max(2048, "is too long")
+  // new URL() drops control characters the raw text keeps, and PostgreSQL cannot store NUL.
+  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), "holds control characters")
   .refine((value) => {
     try {
       const url = new URL(value);

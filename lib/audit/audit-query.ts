@@ -12,7 +12,9 @@ const day = z
   .refine((text) => {
     const date = new Date(`${text}T00:00:00Z`);
     return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text);
-  }, "is not a calendar date");
+  }, "is not a calendar date")
+  // PostgreSQL has no year 0 (JavaScript does).
+  .refine((text) => text >= "0001-01-01", "is before year 1");
 
 const optional = <T extends z.ZodType>(schema: T) => z.union([z.literal("").transform(() => undefined), schema]).optional();
 

@@ -11,17 +11,27 @@ import { cdsServiceUrl } from "./config";
 import { findCdsService } from "./discovery";
 import { authenticateCdsCall, cdsJson, readCdsBody, type CdsDeps } from "./service";
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Text PostgreSQL can store: no NUL, no unpaired surrogate (the EHR's strings are checked, not trusted). */
+const storable = (max: number, min = 0) =>
+  z
+    .string()
+    .min(min, "is empty")
+    .max(max, "is too long")
+    .refine((s) => !s.includes("\u0000") && !LONE_SURROGATE.test(s), "holds characters that cannot be stored");
+
 const coding = z.looseObject({
-  code: z.string().min(1, "is empty").max(200, "is too long"),
-  system: z.string().max(500, "is too long").optional(),
-  display: z.string().max(500, "is too long").optional(),
+  code: storable(200, 1),
+  system: storable(500).optional(),
+  display: storable(500).optional(),
 });
 
 const feedbackEntry = z
   .looseObject({
-    card: z.string().min(1, "is empty").max(100, "is too long"),
+    card: storable(100, 1),
     outcome: z.enum(["accepted", "overridden"], 'must be "accepted" or "overridden"'),
-    acceptedSuggestions: z.array(z.looseObject({ id: z.string().min(1, "is empty").max(100, "is too long") })).max(100).optional(),
+    acceptedSuggestions: z.array(z.looseObject({ id: storable(100, 1) })).max(100).optional(),
     overrideReason: z.looseObject({ reason: coding.optional(), userComment: z.string().max(10_000, "is too long").optional() }).optional(),
     outcomeTimestamp: z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time" }),
   })

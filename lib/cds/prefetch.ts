@@ -116,7 +116,8 @@ export async function gatherPatientRecord(input: GatherInput): Promise<GatheredR
   const add = (resources: readonly Resource[]): void => {
     for (const r of resources) {
       if (!r?.resourceType || r.resourceType === "OperationOutcome") continue;
-      const key = `${r.resourceType}/${r.id ?? `anon-${byKey.size}`}`;
+      // A resource whose id is not text (hostile or broken input) is kept under a key of its own.
+      const key = `${String(r.resourceType)}/${typeof r.id === "string" ? r.id : `anon-${byKey.size}`}`;
       if (!byKey.has(key)) byKey.set(key, r);
     }
   };

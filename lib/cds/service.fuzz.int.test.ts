@@ -161,9 +161,8 @@ describe("CDS hook calls with fuzzed bodies", () => {
     expect(rows.find((r) => r.outcome === "failure")).toBeUndefined();
   });
 
-  // KNOWN BUG (reported to the lead): gatherPatientRecord (lib/cds/prefetch.ts) builds its de-duplication key with
-  // `${r.id}`; a prefetched resource whose id is an object with a "toString" key (valid JSON) throws there: 500.
-  it.fails("KNOWN BUG: answers 400 (or 200) to a prefetched resource whose id is {\"toString\": {}}", async () => {
+  // A prefetched resource whose id is not text is kept under a key of its own, never a 500.
+  it("answers 400 (or 200) to a prefetched resource whose id is {\"toString\": {}}", async () => {
     const serviceId = CDS_SERVICE_IDS.patientView;
     const url = `${APP}/cds-services/${serviceId}`;
     const body = { hook: "patient-view", hookInstance: randomUUID(), context: { userId: "Practitioner/dr-1", patientId: "a" }, prefetch: { observations: { resourceType: "Bundle", entry: [{ resource: { resourceType: "Observation", id: { toString: {} } } }] } } };
@@ -195,13 +194,12 @@ describe("CDS feedback with fuzzed bodies", () => {
     { weight: 1, arbitrary: hostileString },
   );
 
-  // KNOWN BUG (reported to the lead): strings PostgreSQL cannot store (NUL; an unpaired surrogate, which
-  // JSON.stringify writes as a \ud800 escape that jsonb refuses) pass the feedback schema, and storing them fails
-  // (22021 / 22P05): the call answers 500. Until fixed, such text stays out of the property below.
-  it.fails.each([
+  // Strings PostgreSQL cannot store (NUL; an unpaired surrogate, which JSON.stringify writes as a \ud800 escape that
+  // jsonb refuses) are refused by the feedback schema with a 400, not stored.
+  it.each([
     ["a card id holding NUL", { card: "card\u0000", outcome: "accepted", outcomeTimestamp: "2026-06-01T10:00:00Z" }],
     ["an override code with an unpaired surrogate", { card: randomUUID(), outcome: "overridden", outcomeTimestamp: "2026-06-01T10:00:00Z", overrideReason: { reason: { code: "\ud800" } } }],
-  ])("KNOWN BUG: answers 400 (or 200) to feedback with %s", async (_label, entry) => {
+  ])("answers 400 (or 200) to feedback with %s", async (_label, entry) => {
     const serviceId = CDS_SERVICE_IDS.patientView;
     const url = `${APP}/cds-services/${serviceId}/feedback`;
     const response = await handleCdsFeedback(await post(url, JSON.stringify({ feedback: [entry] })), serviceId, deps());

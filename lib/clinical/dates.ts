@@ -78,7 +78,8 @@ export function daysBetween(from: IsoDate, to: IsoDate): number {
 
 /** Age in whole years on a date, from a birth date (YYYY-MM-DD or YYYY or YYYY-MM). */
 export function ageOn(birthDate: string | null | undefined, on: IsoDate): number | null {
-  if (!birthDate || birthDate.length < 4) return null;
+  // Input from the EHR: anything but text is no birth date.
+  if (typeof birthDate !== "string" || birthDate.length < 4) return null;
   const by = Number(birthDate.slice(0, 4));
   const bm = birthDate.length >= 7 ? Number(birthDate.slice(5, 7)) : 1;
   const bd = birthDate.length >= 10 ? Number(birthDate.slice(8, 10)) : 1;

@@ -248,8 +248,8 @@ class IngestTally {
         this.file,
         issues.map((item) => item.line),
         issues.map((item) => item.issue.issue),
-        issues.map((item) => item.issue.detail),
-        // text cannot hold NUL; everything else is kept as received.
+        // text cannot hold NUL (a server's diagnostics may); everything else is kept as received.
+        issues.map((item) => item.issue.detail.replace(/\u0000/g, "\uFFFD")),
         issues.map((item) => item.raw.replace(/\u0000/g, "\uFFFD")),
       ],
     );

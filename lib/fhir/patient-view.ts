@@ -45,12 +45,17 @@ export function todayIn(timeZone: string, now: Date = new Date()): string {
 /** Whole years between a birth date (YYYY, YYYY-MM or YYYY-MM-DD) and asOf: the engine's own rule. */
 export const ageAt = ageOn;
 
+const text = (value: unknown): string => (typeof value === "string" ? value.trim() : "");
+
+/** The patient's name to show; malformed names from the EHR (wrong JSON types) read as no name, never a throw. */
 export function displayName(patient: Patient | null): string | null {
-  const names = patient?.name ?? [];
+  const raw: unknown = patient?.name;
+  const names = (Array.isArray(raw) ? raw : []).filter((n): n is Record<string, unknown> => typeof n === "object" && n !== null);
   const name = names.find((n) => n.use === "official") ?? names.find((n) => n.use === "usual") ?? names[0];
   if (!name) return null;
-  if (name.text?.trim()) return name.text.trim();
-  const parts = [...(name.given ?? []), name.family ?? ""].map((s) => s.trim()).filter(Boolean);
+  if (text(name.text)) return text(name.text);
+  const given = Array.isArray(name.given) ? name.given : [];
+  const parts = [...given, name.family].map(text).filter(Boolean);
   return parts.length > 0 ? parts.join(" ") : null;
 }
 
@@ -98,9 +103,9 @@ export async function buildPatientView(input: PatientViewInput): Promise<Patient
   const header: PatientHeader = {
     id: input.sessionPatientId,
     name: displayName(patient),
-    birthDate: patient?.birthDate ?? null,
+    birthDate: typeof patient?.birthDate === "string" ? patient.birthDate : null,
     age: ageAt(patient?.birthDate, input.asOf),
-    sex: patient?.gender ?? null,
+    sex: typeof patient?.gender === "string" ? patient.gender : null,
   };
   return {
     status: 200,

@@ -49,9 +49,9 @@ export async function loadSyncedPatientView(pool: pg.Pool, source: string, patie
     patient: {
       id: patientId,
       name: patient?.resourceType === "Patient" ? displayName(patient) : null,
-      birthDate: patient?.resourceType === "Patient" ? (patient.birthDate ?? null) : null,
+      birthDate: patient?.resourceType === "Patient" && typeof patient.birthDate === "string" ? patient.birthDate : null,
       age: patient?.resourceType === "Patient" ? ageAt(patient.birthDate, options.asOf) : null,
-      sex: patient?.resourceType === "Patient" ? (patient.gender ?? null) : null,
+      sex: patient?.resourceType === "Patient" && typeof patient.gender === "string" ? patient.gender : null,
     },
     asOf: options.asOf,
     rulesVersion: RULES_VERSION,

@@ -100,7 +100,8 @@ export async function lookupRole(opts: {
     return { ok: true, role: roleOfResources([body], opts.mapping) };
   }
   if (body?.resourceType !== "Bundle") return { ok: false, problem: "failed", status: res.status };
-  return { ok: true, role: roleOfResources((body.entry ?? []).map((e) => e?.resource), opts.mapping) };
+  const entries: unknown[] = Array.isArray(body.entry) ? body.entry : [];
+  return { ok: true, role: roleOfResources(entries.map((e) => (typeof e === "object" && e !== null ? (e as { resource?: unknown }).resource : undefined)), opts.mapping) };
 }
 
 /** Where a launch's role came from (logged and audited as roleSource). */

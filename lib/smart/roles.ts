@@ -79,9 +79,17 @@ interface CodeableConceptLike {
   coding?: Array<{ system?: string; code?: string; display?: string }>;
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null;
+const text = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined);
+
+/** The resource's `code` concepts, with only well-typed text and codings kept: the EHR's answer is not trusted. */
 function conceptsOf(resource: unknown): CodeableConceptLike[] {
-  const code = (resource as { code?: unknown } | null)?.code;
-  return Array.isArray(code) ? (code as CodeableConceptLike[]) : [];
+  const code = isObject(resource) ? resource.code : undefined;
+  if (!Array.isArray(code)) return [];
+  return code.filter(isObject).map((cc) => {
+    const coding = (Array.isArray(cc.coding) ? cc.coding : []).filter(isObject).map((c) => ({ system: text(c.system), code: text(c.code), display: text(c.display) }));
+    return { text: text(cc.text), coding };
+  });
 }
 
 /**

@@ -214,10 +214,15 @@ function referenceTarget(reference: string): { type: string | null; id: string }
 }
 
 /** A contained prescriber's name ("#pr1" in the start resource's contained list). */
-function containedName(contained: readonly Resource[] | undefined, id: string): string | null {
-  const target = contained?.find((r) => r.id === id);
+/** Text of an EHR field that should be a string; anything else (wrong JSON type) reads as none. */
+function str(value: unknown): string {
+  return typeof value === "string" ? value.trim() : "";
+}
+
+function containedName(contained: unknown, id: string): string | null {
+  const target = (Array.isArray(contained) ? (contained as unknown[]) : []).find((r): r is Resource => typeof r === "object" && r !== null && (r as Resource).id === id);
   if (target?.resourceType === "Practitioner") return displayName({ resourceType: "Patient", name: target.name });
-  if (target?.resourceType === "Organization") return target.name?.trim() || null;
+  if (target?.resourceType === "Organization") return str(target.name) || null;
   return null;
 }
 
@@ -227,16 +232,17 @@ function containedName(contained: readonly Resource[] | undefined, id: string): 
  * identifier's value, else the reference as written. A patient or relative as a statement's information
  * source is no prescriber. The worklist filters on this text, so it is what the filter's choices list.
  */
-function prescriberText(ref: ReferenceLike | undefined, contained: readonly Resource[] | undefined): string | null {
-  if (!ref) return null;
-  const reference = ref.reference?.trim() ?? "";
+function prescriberText(ref: ReferenceLike | undefined, contained: unknown): string | null {
+  if (typeof ref !== "object" || ref === null) return null;
+  const reference = str(ref.reference);
   const target = reference ? referenceTarget(reference) : null;
   if (target?.type && NOT_PRESCRIBERS.has(target.type)) return null;
-  const display = ref.display?.trim();
+  const display = str(ref.display);
   if (display) return display;
   if (target && target.type === null) return containedName(contained, target.id) ?? target.id;
   if (target) return `${PRESCRIBER_TYPES[target.type!] ?? target.type} ${target.id}`;
-  return ref.identifier?.value?.trim() || reference || null;
+  const identifier: unknown = ref.identifier;
+  return (typeof identifier === "object" && identifier !== null ? str((identifier as { value?: unknown }).value) : "") || reference || null;
 }
 
 /** Who prescribed the course: the start resource's requester (or informationSource), readable. */
@@ -359,8 +365,9 @@ export function evaluationRows(evaluation: PatientEvaluation, context: Evaluatio
       asOf,
       rulesVersion: context.rulesVersion,
       patientName: displayName(patient),
-      birthDate: patient?.birthDate ?? null,
-      sex: patient?.gender ?? null,
+      // Text columns: a birth date or gender of another JSON type from the EHR is stored as unknown.
+      birthDate: typeof patient?.birthDate === "string" ? patient.birthDate : null,
+      sex: typeof patient?.gender === "string" ? patient.gender : null,
       onJak,
       courseCount: courses.length,
       courseIndex,

@@ -37,7 +37,20 @@ function expectedOutcome(line: string): "row" | "issue" {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return "issue";
   const { resourceType, id } = value as { resourceType?: unknown; id?: unknown };
   if (typeof resourceType !== "string" || !RESOURCE_TYPE.test(resourceType) || typeof id !== "string" || !FHIR_ID.test(id)) return "issue";
-  return isJsonbSafe(line) ? "row" : "issue";
+  return isJsonbSafe(line) && depthOf(value) <= 1000 ? "row" : "issue";
+}
+
+/** Nesting depth of a parsed value, counted apart from the parser's text scan (more than 1,000 is refused). */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    deepest = Math.max(deepest, d + 1);
+    for (const child of Object.values(v as object)) stack.push([child, d + 1]);
+  }
+  return deepest;
 }
 
 describe("NDJSON line parsing under fuzzed input", () => {
@@ -159,10 +172,8 @@ describe("NDJSON line parsing under fuzzed input", () => {
     );
   });
 
-  // KNOWN BUG (reported to the lead; flip to `it` once fixed): displayName() in lib/fhir/patient-view.ts assumes a
-  // well-typed Patient.name, so one Patient line whose name is a string, holds null, or has a non-string given/text
-  // throws out of parseResourceLine, fails the whole file's ingest and, retried, the whole sync, every time.
-  it.fails("KNOWN BUG: a Patient line whose name has the wrong JSON type becomes a row or an issue, not a throw", () => {
+  // A Patient whose name has the wrong JSON type is stored (its name read as none), never a throw.
+  it("a Patient line whose name has the wrong JSON type becomes a row or an issue, not a throw", () => {
     fc.assert(
       fc.property(patientLoose, (patient) => {
         const parsed = parseResourceLine(JSON.stringify(patient));

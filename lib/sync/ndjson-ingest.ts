@@ -149,6 +149,26 @@ function sha1(text: string): string {
 }
 
 /** One line of an NDJSON output file: the row to store, or the issue that keeps it out (kept in sync_issues). */
+/** Nesting PostgreSQL's json input stops at ("stack depth limit exceeded") is far beyond any FHIR resource. */
+const MAX_DEPTH = 1000;
+
+/** The deepest nesting of arrays and objects in JSON text (outside strings); only long lines can be deep. */
+function nestingDepth(json: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) deepest = Math.max(deepest, ++depth);
+    else if (c === 125 || c === 93) depth--;
+  }
+  return deepest;
+}
+
 export function parseResourceLine(line: string): ParsedLine {
   let value: unknown;
   try {
@@ -165,6 +185,9 @@ export function parseResourceLine(line: string): ParsedLine {
   const id = resource.id;
   if (typeof id !== "string" || !FHIR_ID.test(id)) return { ok: false, issue: { issue: "missing-id", detail: `${resourceType} without a valid id` } };
   if (!isJsonbSafe(line)) return { ok: false, issue: { issue: "unsupported-json", detail: `${resourceType}/${id} holds a \\u0000 or unpaired surrogate escape that PostgreSQL cannot store` } };
+  if (line.length > MAX_DEPTH && nestingDepth(line) > MAX_DEPTH) {
+    return { ok: false, issue: { issue: "unsupported-json", detail: `${resourceType}/${id} is nested deeper than ${MAX_DEPTH} levels, more than PostgreSQL's JSON parser takes` } };
+  }
   const meta = resource.meta && typeof resource.meta === "object" ? resource.meta : undefined;
   const versionId = typeof meta?.versionId === "string" && meta.versionId.length > 0 ? meta.versionId : null;
   const lastUpdated = typeof meta?.lastUpdated === "string" && instantParts(meta.lastUpdated) !== null ? meta.lastUpdated : null;

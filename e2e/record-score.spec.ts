@@ -63,7 +63,15 @@ test("recording for a patient other than the launch patient is refused", async (
   const patient = patientOnACourse();
   await ehrLaunch(page, DERMATOLOGIST, patient.name);
   await page.waitForURL(new RegExp(`/patients/${patient.id}$`));
-  const res = await page.request.post(`/api/patients/not-${patient.id}/observations`, { data: { measure: "itch-nrs", value: 3, effectiveDateTime: stack.cohort().asOf } });
+  // Same-origin, as the page's own form posts: the patient check is what refuses it.
+  const res = await page.request.post(`/api/patients/not-${patient.id}/observations`, {
+    data: { measure: "itch-nrs", value: 3, effectiveDateTime: stack.cohort().asOf },
+    headers: { origin: new URL(stack.appUrl()).origin },
+  });
   expect(res.status()).toBe(403);
   expect((await res.json()).error).toBe("patient-not-in-context");
+  // Without that origin (a request another site could make), it is refused before the patient is looked at.
+  const crossSite = await page.request.post(`/api/patients/${patient.id}/observations`, { data: { measure: "itch-nrs", value: 3, effectiveDateTime: stack.cohort().asOf } });
+  expect(crossSite.status()).toBe(403);
+  expect((await crossSite.json()).error).toBe("cross-site");
 });

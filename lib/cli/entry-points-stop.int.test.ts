@@ -189,6 +189,8 @@ describe.skipIf(!hasBuild && !process.env.CI)("npm start and npm run demo (produ
     EJM_DATA_DIR: folder,
     EJM_REQUIRE_BUILD: "1",
     SESSION_SECRET: randomBytes(32).toString("base64url"),
+    // Production refuses to start without a SMART client credential (lib/smart/config.ts).
+    SMART_CLIENT_SECRET: randomBytes(24).toString("base64url"),
     SYNC_CRON: "off",
     EVALUATE_CRON: "off",
   });

@@ -11,8 +11,6 @@
  * FHIR searches over HTTP to a sandbox EHR in another process, engine, JSON) after one real EHR launch per
  * dermatologist. The panel reads the bench's evaluated cohort (BENCH_PATIENTS, default 10,000).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { createPool } from "../db/pool";
@@ -20,9 +18,9 @@ import { CHECKPOINT_WEEKS, DRUGS, FLAG_KINDS, PAGE_SIZES, parsePanelFilters, par
 import { panelCharts, panelSummary, worklistPage } from "../panel/queries";
 import { onBenchExit, progress } from "./cleanup";
 import { BENCH_SOURCE, benchDatabase, ensureEvaluated, fmt } from "./pg-fixture";
+import { startSandboxProcess } from "./sandbox-process";
 import type { BenchRow } from "./types";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const APP = "http://127.0.0.1:3999";
 const CLINIC_LEADS = 50;
 const DERMATOLOGISTS = 20;
@@ -88,51 +86,6 @@ function fullGc(): () => void {
 
 const mb = (bytes: number): number => bytes / 1024 / 1024;
 
-interface SandboxProcess {
-  fhirBase: string;
-  launcherUrl: string;
-  stop(): Promise<void>;
-}
-
-/** `npm run sandbox` on a free port in a child process; resolves once it prints its URLs. */
-async function startSandboxProcess(args: string[]): Promise<SandboxProcess> {
-  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "lib/sandbox/main.ts"), ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, PORT: "0" },
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(timer);
-  };
-  let out = "";
-  try {
-    const urls = await new Promise<{ fhirBase: string; launcherUrl: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`sandbox did not start: ${out.slice(-300)}`)), 120_000);
-      const onData = (d: Buffer): void => {
-        out += d.toString();
-        const fhirBase = /FHIR base \(iss\):\s+(\S+)/.exec(out)?.[1];
-        const launcherUrl = /Launcher:\s+(\S+)/.exec(out)?.[1];
-        if (fhirBase && launcherUrl) {
-          clearTimeout(timer);
-          resolve({ fhirBase, launcherUrl });
-        }
-      };
-      child.stdout?.on("data", onData);
-      child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-      void exited.then(() => reject(new Error(`sandbox exited: ${out.slice(-300)}`)));
-    });
-    return { ...urls, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-}
-
-/** A clinic lead's panel request as the routes serve it: parameters validated, the query run, the JSON written. */
 function panelRequests(pool: ReturnType<typeof createPool>, today: string): (user: number, i: number) => Promise<void> {
   const randoms = new Map<number, () => number>();
   return async (user) => {

@@ -5,13 +5,14 @@
  * from where; no PHI: practitioner references and role names only), and ends that practitioner's open sessions so
  * the change holds from their next launch.
  */
+import { recordAudit } from "../audit/audit";
 import type { PrismaClient } from "../generated/prisma/client";
 import type { AssignedRoleReader } from "../smart/role-lookup";
 import { canonicalIssuer, isAppRole, type AppRole } from "../smart/roles";
 import type { RoleAssignmentView } from "./types";
 
 /** Prisma's client, or the client of one interactive transaction. */
-type Db = Pick<PrismaClient, "roleAssignment" | "auditEvent" | "session">;
+type Db = Pick<PrismaClient, "roleAssignment" | "session" | "$executeRawUnsafe">;
 
 /** The admin making a change, from the server-side session. */
 export interface AdminActor {
@@ -88,21 +89,20 @@ async function endSessions(tx: Db, issuer: string, practitioner: string): Promis
   return ended.count;
 }
 
+/** Through the one audit writer (its PHI guard), inside the change's transaction so both commit or neither. */
 async function recordRoleAudit(
   tx: Db,
   ctx: ChangeContext,
   entry: { action: string; outcome: "success" | "refused"; practitioner: string; detail: Record<string, string | number | boolean | null> },
 ): Promise<void> {
-  await tx.auditEvent.create({
-    data: {
-      actor: ctx.actor.practitionerId ?? "unknown",
-      role: ctx.actor.role,
-      action: entry.action,
-      entity: entry.practitioner,
-      outcome: entry.outcome,
-      detail: entry.detail,
-      origin: ctx.origin,
-    },
+  await recordAudit(tx, {
+    actor: ctx.actor.practitionerId ?? "unknown",
+    role: ctx.actor.role,
+    action: entry.action,
+    entity: entry.practitioner,
+    outcome: entry.outcome,
+    detail: entry.detail,
+    origin: ctx.origin,
   });
 }
 

@@ -167,6 +167,20 @@ function measureOr404(raw: string): MeasureId | Response {
   return parsed.ok ? parsed.value : reportError(404, "not-found", `There is no report "${raw.slice(0, 60)}". The catalogue (/reports) lists them.`);
 }
 
+/**
+ * The checks every report route starts with: same origin when asked, the role, then a known measure. The actor
+ * and the measure, or the 403/401/404 to return.
+ */
+async function authorizedMeasure(
+  request: Request, measureIdRaw: string, deps: ReportHandlerDeps, options: { sameOriginOnly?: boolean } = {},
+): Promise<{ actor: ReportActor; measureId: MeasureId } | Response> {
+  const refused = options.sameOriginOnly ? crossSiteRefusal(request, deps.appOrigin(request)) : null;
+  const actor = refused ?? (await deps.authorize(request, REPORT_ROLES));
+  if (actor instanceof Response) return actor;
+  const measureId = measureOr404(measureIdRaw);
+  return measureId instanceof Response ? measureId : { actor, measureId };
+}
+
 /** The report request in a GET's query (period defaults from today), or the 400. */
 function requestFromQuery(request: Request, measureId: MeasureId, deps: ReportHandlerDeps): Parsed<ReportRequest> {
   const filters = parseReportFilters(new URL(request.url).searchParams);
@@ -233,10 +247,9 @@ async function handleCatalogueGetUnguarded(request: Request, deps: ReportHandler
 }
 
 async function handleReportGetUnguarded(request: Request, measureIdRaw: string, deps: ReportHandlerDeps): Promise<Response> {
-  const actor = await deps.authorize(request, REPORT_ROLES);
-  if (actor instanceof Response) return actor;
-  const measureId = measureOr404(measureIdRaw);
-  if (measureId instanceof Response) return measureId;
+  const gate = await authorizedMeasure(request, measureIdRaw, deps);
+  if (gate instanceof Response) return gate;
+  const { measureId } = gate;
   const report = requestFromQuery(request, measureId, deps);
   if (!report.ok) return badRequest(report.problems);
   const summary = await deps.backend.summary(report.value);
@@ -244,10 +257,9 @@ async function handleReportGetUnguarded(request: Request, measureIdRaw: string, 
 }
 
 async function handleCasesGetUnguarded(request: Request, measureIdRaw: string, deps: ReportHandlerDeps): Promise<Response> {
-  const actor = await deps.authorize(request, REPORT_ROLES);
-  if (actor instanceof Response) return actor;
-  const measureId = measureOr404(measureIdRaw);
-  if (measureId instanceof Response) return measureId;
+  const gate = await authorizedMeasure(request, measureIdRaw, deps);
+  if (gate instanceof Response) return gate;
+  const { actor, measureId } = gate;
   const report = requestFromQuery(request, measureId, deps);
   const list = parseCaseListQuery(new URL(request.url).searchParams);
   const problems = [...(report.ok ? [] : report.problems), ...(list.ok ? [] : list.problems)];
@@ -257,10 +269,9 @@ async function handleCasesGetUnguarded(request: Request, measureIdRaw: string, d
 }
 
 async function handleNotesGetUnguarded(request: Request, measureIdRaw: string, deps: ReportHandlerDeps): Promise<Response> {
-  const actor = await deps.authorize(request, REPORT_ROLES);
-  if (actor instanceof Response) return actor;
-  const measureId = measureOr404(measureIdRaw);
-  if (measureId instanceof Response) return measureId;
+  const gate = await authorizedMeasure(request, measureIdRaw, deps);
+  if (gate instanceof Response) return gate;
+  const { measureId } = gate;
   const report = requestFromQuery(request, measureId, deps);
   if (!report.ok) return badRequest(report.problems);
   const notes = await deps.backend.dataNotes({ measureId, filters: report.value.filters }, NOTES_LIMIT);
@@ -285,10 +296,10 @@ async function jsonBody(request: Request): Promise<{ ok: true; value: unknown } 
  * is recorded and queued as a job (202), its progress at /api/reports/exports/[id].
  */
 async function handleExportPostUnguarded(request: Request, measureIdRaw: string, deps: ReportHandlerDeps): Promise<Response> {
-  const actor = crossSiteRefusal(request, deps.appOrigin(request)) ?? (await deps.authorize(request, REPORT_ROLES));
-  if (actor instanceof Response) return actor;
-  const measureId = measureOr404(measureIdRaw);
-  if (measureId instanceof Response) return measureId;
+  // An export is audited: another site must not be able to start one.
+  const gate = await authorizedMeasure(request, measureIdRaw, deps, { sameOriginOnly: true });
+  if (gate instanceof Response) return gate;
+  const { actor, measureId } = gate;
   const body = await jsonBody(request);
   if (!body.ok) return body.response;
   const parsed = parseExportBody(measureId, body.value, deps.today());
@@ -316,10 +327,10 @@ async function handleExportPostUnguarded(request: Request, measureIdRaw: string,
  * an export is audited, so another site must not be able to start one.
  */
 async function handleExportGetUnguarded(request: Request, measureIdRaw: string, deps: ReportHandlerDeps): Promise<Response> {
-  const actor = crossSiteRefusal(request, deps.appOrigin(request)) ?? (await deps.authorize(request, REPORT_ROLES));
-  if (actor instanceof Response) return actor;
-  const measureId = measureOr404(measureIdRaw);
-  if (measureId instanceof Response) return measureId;
+  // An export is audited: another site must not be able to start one.
+  const gate = await authorizedMeasure(request, measureIdRaw, deps, { sameOriginOnly: true });
+  if (gate instanceof Response) return gate;
+  const { actor, measureId } = gate;
   const report = requestFromQuery(request, measureId, deps);
   const options = parseExportQuery(new URL(request.url).searchParams);
   if (!report.ok || !options.ok) return badRequest([...(report.ok ? [] : report.problems), ...(options.ok ? [] : options.problems)]);

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ingestDeletedLines, ingestLines, loadPatientResources, type IngestOptions } from "./resource-store";
+import { ingestDeletedLines, ingestLines, loadPatientResources, loadStoredPatientResources, type IngestOptions } from "./resource-store";
 import { createPool } from "./pool";
 import { startTestDatabase, type TestDatabase } from "./testing";
 
@@ -295,6 +295,11 @@ describe("shared Medications", () => {
     expect(loaded.get("pt-1")?.map((resource) => `${resource.resourceType}/${resource.id}`)).toEqual(["MedicationRequest/mr-1", "Medication/med-1"]);
     expect(loaded.get("pt-3")?.map((resource) => resource.id)).toEqual(["o3"]);
     expect(loaded.get("pt-none")).toEqual([]);
+    // Unparsed as stored: the patient's own resources as one JSON array, the referenced Medication beside it.
+    const stored = await loadStoredPatientResources(pool, SOURCE, ["pt-1", "pt-none"]);
+    expect((JSON.parse(stored.get("pt-1")!.json) as Array<{ id: string }>).map((r) => r.id)).toEqual(["mr-1"]);
+    expect(stored.get("pt-1")!.medications.map((r) => r.id)).toEqual(["med-1"]);
+    expect(stored.get("pt-none")).toEqual({ json: "[]", medications: [] });
 
     await markAllClean();
     const changed = await ingest([medication("upadacitinib 30 mg")]);

@@ -729,26 +729,46 @@ export async function sourceIsEmpty(client: pg.PoolClient | pg.Pool, source: str
 }
 
 /**
- * The stored (not deleted) resources of the given patients, plus the Medications (patient_id "") their medication
- * resources reference, by patient id. Every requested patient has an entry (empty when nothing is stored).
+ * A patient's stored resources as read, not yet parsed: the JSON array text of its own resources and the parsed
+ * Medications they reference. The evaluation parses each patient just before evaluating it, so a batch's objects
+ * die young (parsing a whole batch up front promoted them all to the old generation: a fifth of the time in GC).
  */
-export async function loadPatientResources(pool: pg.Pool, source: string, patientIds: string[]): Promise<Map<string, Resource[]>> {
-  const byPatient = new Map<string, Resource[]>(patientIds.map((id) => [id, []]));
+export interface StoredPatientResources {
+  /** JSON array of the patient's own resources ("[]" when none). */
+  json: string;
+  /** Medications (patient_id "") referenced by the patient's medication resources. */
+  medications: Resource[];
+}
+
+/** The resources of a StoredPatientResources, parsed. */
+export function parseStoredResources(stored: StoredPatientResources): Resource[] {
+  const resources = JSON.parse(stored.json) as Resource[];
+  for (const medication of stored.medications) resources.push(medication);
+  return resources;
+}
+
+/**
+ * The stored (not deleted) resources of the given patients, unparsed, plus the Medications (patient_id "") their
+ * medication resources reference, by patient id. Every requested patient has an entry (empty when nothing is stored).
+ */
+export async function loadStoredPatientResources(pool: pg.Pool, source: string, patientIds: string[]): Promise<Map<string, StoredPatientResources>> {
+  const byPatient = new Map<string, StoredPatientResources>(patientIds.map((id) => [id, { json: "[]", medications: [] }]));
   if (patientIds.length === 0) return byPatient;
-  // One JSON array per patient: a row and a JSON.parse per patient instead of per resource (a third of the time).
-  const { rows } = await pool.query<{ patient_id: string; resources: string }>(
-    `SELECT patient_id, '[' || string_agg(resource::text, ',' ORDER BY resource_type, id) || ']' AS resources FROM fhir_resources
-     WHERE source = $1 AND patient_id = ANY($2::text[]) AND NOT deleted
-     GROUP BY patient_id`,
-    [source, patientIds],
+  // One JSON array per patient: a row per patient instead of per resource (a third of the time). The medication
+  // references are read here so the arrays need no parsing until each patient is evaluated.
+  const { rows } = await pool.query<{ patient_id: string; resources: string; medication_refs: string[] | null }>(
+    `SELECT patient_id, '[' || string_agg(resource::text, ',' ORDER BY resource_type, id) || ']' AS resources,
+            array_agg(resource->'medicationReference'->>'reference') FILTER (WHERE resource_type = ANY($3::text[])) AS medication_refs
+       FROM fhir_resources
+      WHERE source = $1 AND patient_id = ANY($2::text[]) AND NOT deleted
+      GROUP BY patient_id`,
+    [source, patientIds, MEDICATION_USER_TYPES],
   );
   const medicationUsers = new Map<string, Set<string>>();
   for (const row of rows) {
-    const resources = JSON.parse(row.resources) as Resource[];
-    byPatient.set(row.patient_id, resources);
-    for (const resource of resources) {
-      if (!MEDICATION_USER_TYPES.includes(resource.resourceType)) continue;
-      const medicationId = medicationIdFromReference((resource as { medicationReference?: { reference?: string } }).medicationReference?.reference);
+    byPatient.set(row.patient_id, { json: row.resources, medications: [] });
+    for (const reference of row.medication_refs ?? []) {
+      const medicationId = medicationIdFromReference(reference);
       if (!medicationId) continue;
       const users = medicationUsers.get(medicationId) ?? new Set<string>();
       users.add(row.patient_id);
@@ -762,7 +782,16 @@ export async function loadPatientResources(pool: pg.Pool, source: string, patien
     [source, [...medicationUsers.keys()]],
   );
   for (const medication of medications.rows) {
-    for (const patientId of medicationUsers.get(medication.id) ?? []) byPatient.get(patientId)?.push(medication.resource);
+    for (const patientId of medicationUsers.get(medication.id) ?? []) byPatient.get(patientId)?.medications.push(medication.resource);
   }
   return byPatient;
+}
+
+/**
+ * The stored (not deleted) resources of the given patients, plus the Medications (patient_id "") their medication
+ * resources reference, by patient id. Every requested patient has an entry (empty when nothing is stored).
+ */
+export async function loadPatientResources(pool: pg.Pool, source: string, patientIds: string[]): Promise<Map<string, Resource[]>> {
+  const stored = await loadStoredPatientResources(pool, source, patientIds);
+  return new Map([...stored].map(([id, resources]) => [id, parseStoredResources(resources)]));
 }

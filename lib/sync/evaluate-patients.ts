@@ -20,7 +20,7 @@ import type pg from "pg";
 import { evaluatePatient, RULES_VERSION } from "../clinical";
 import type { CodeMapping } from "../clinical/types";
 import { writeEvaluations, type EvaluatedPatient } from "../db/evaluation-store";
-import { loadPatientResources } from "../db/resource-store";
+import { loadStoredPatientResources, parseStoredResources, type StoredPatientResources } from "../db/resource-store";
 import { clinicToday } from "../app/clinic-today";
 import { lineLogger } from "../app/log";
 import { evaluationRows, findPatient } from "./evaluation-row";
@@ -88,10 +88,13 @@ interface PatientRef {
   dataChangedAt: Date | null;
 }
 
+/** Read resources: unparsed from the default loader (parsed one patient at a time), parsed from a LoadResources. */
+type BatchResources = Map<string, Resource[]> | Map<string, StoredPatientResources>;
+
 interface Batch {
   source: string;
   patients: PatientRef[];
-  resources: Map<string, Resource[]>;
+  resources: BatchResources;
   readMs: number;
 }
 
@@ -103,7 +106,7 @@ export interface LoopSettings {
 }
 
 interface Settings extends LoopSettings {
-  load: LoadResources;
+  load: (pool: pg.Pool, source: string, patientIds: string[]) => Promise<BatchResources>;
 }
 
 /**
@@ -121,13 +124,14 @@ async function settings(pool: pg.Pool, options: EvaluatePatientsOptions): Promis
     asOf: options.asOf ?? clinicToday(),
     batchSize,
     codeMappings: rows.map((r) => (r.display === null ? { system: r.system, code: r.code, concept: r.concept } : { ...r, display: r.display })),
-    load: options.loadResources ?? loadPatientResources,
+    load: options.loadResources ?? loadStoredPatientResources,
   };
 }
 
 function evaluateBatch(batch: Batch, s: LoopSettings): EvaluatedPatient[] {
   return batch.patients.map(({ id, dataChangedAt }) => {
-    const resources = batch.resources.get(id) ?? [];
+    const read = batch.resources.get(id);
+    const resources = read === undefined ? [] : Array.isArray(read) ? read : parseStoredResources(read);
     const evaluation = evaluatePatient(resources, { asOf: s.asOf, patientId: id, codeMappings: s.codeMappings, details: false, facts: true });
     const rows = evaluationRows(evaluation, { source: batch.source, asOf: s.asOf, rulesVersion: RULES_VERSION, patient: findPatient(resources, id), resources });
     return { rows, dataChangedAt };
@@ -214,10 +218,10 @@ const BOUNDED_RANGE_PAGE = "SELECT id, data_changed_at FROM patients WHERE sourc
 export async function runEvaluationTask(
   pool: pg.Pool,
   task: EvaluationTask,
-  s: LoopSettings & { load?: LoadResources },
+  s: LoopSettings & { load?: Settings["load"] },
   loop: { index: number; onBatch: (batch: BatchReport) => void; signal?: AbortSignal },
 ): Promise<number> {
-  const load = s.load ?? loadPatientResources;
+  const load = s.load ?? loadStoredPatientResources;
   const { source } = task;
   const read = async (patients: PatientRef[], started: number): Promise<Batch> => {
     const resources = await load(pool, source, patients.map((p) => p.id));

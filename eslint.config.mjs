@@ -9,7 +9,7 @@ const clinicalForbiddenImports = [
 ];
 
 export default tseslint.config(
-  { ignores: ["**/_scratch/**", ".next/**", "node_modules/**", "lib/generated/**", ".data/**", "test-results/**", "playwright-report/**", "next-env.d.ts"] },
+  { ignores: ["**/_scratch/**", ".next/**", ".next-*/**", "node_modules/**", "lib/generated/**", ".data/**", "test-results/**", "playwright-report/**", "next-env.d.ts"] },
   ...nextVitals,
   ...tseslint.configs.recommended,
   {

@@ -1,5 +1,7 @@
 /** @type {import('next').NextConfig} */
 const nextConfig = {
+  // A second build folder (".next-<name>") lets a test build beside the main one; default ".next".
+  distDir: /^\.next(-[a-z0-9-]+)?$/.test(process.env.EJM_NEXT_DIST_DIR ?? "") ? process.env.EJM_NEXT_DIST_DIR : ".next",
   reactStrictMode: true,
   poweredByHeader: false,
   // Server-only packages with native or wasm parts, or that read their own data files (pdfkit's fonts), stay outside the bundle.

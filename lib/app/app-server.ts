@@ -34,6 +34,12 @@ export interface AppServerOptions {
   worker?: boolean;
 }
 
+/** The Next build folder next.config.mjs uses: EJM_NEXT_DIST_DIR when it names a ".next-<name>" folder. */
+export function nextDistDir(env: Record<string, string | undefined> = process.env): string {
+  const dir = env.EJM_NEXT_DIST_DIR ?? "";
+  return /^\.next(-[a-z0-9-]+)?$/.test(dir) ? dir : ".next";
+}
+
 const nextBin = (): string => createRequire(import.meta.url).resolve("next/dist/bin/next");
 
 /**
@@ -41,7 +47,7 @@ const nextBin = (): string => createRequire(import.meta.url).resolve("next/dist/
  * EJM_REQUIRE_BUILD=1 (tests) a missing build is an error instead.
  */
 export async function ensureProductionBuild(log: (line: string) => void = console.log, env: Record<string, string | undefined> = process.env): Promise<void> {
-  if (existsSync(path.join(PROJECT_ROOT, ".next", "BUILD_ID"))) return;
+  if (existsSync(path.join(PROJECT_ROOT, nextDistDir(env), "BUILD_ID"))) return;
   if (env.EJM_REQUIRE_BUILD === "1") throw new Error("No production build (.next/BUILD_ID) and EJM_REQUIRE_BUILD=1: run `npm run build` first.");
   log("No production build yet: running `next build` (about a minute, once).");
   await runToCompletion(process.execPath, [nextBin(), "build"], { ...process.env, NEXT_TELEMETRY_DISABLED: "1" });

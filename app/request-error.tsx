@@ -1,5 +1,6 @@
 import Link from "next/link";
 import type { FilterProblem } from "@/lib/panel/filters";
+import { DatabaseUnavailable } from "./database-unavailable";
 
 /** What the API helpers throw (PanelRequestError, ReportApiError): an HTTP status, rejected parameters, a relaunch link. */
 interface ApiFailure extends Error {
@@ -10,6 +11,11 @@ interface ApiFailure extends Error {
 
 function isApiFailure(error: Error): error is ApiFailure {
   return typeof (error as Partial<ApiFailure>).status === "number" && Array.isArray((error as Partial<ApiFailure>).problems);
+}
+
+/** The API's 503 while the app's database is not answering (lib/app/db-unavailable.ts): retry, never relaunch. */
+function isDatabaseOutage(error: Error): boolean {
+  return (error as { status?: unknown }).status === 503 && (error as { code?: unknown }).code === "database-unavailable";
 }
 
 /** How one area of the app (the panel, the reports) words its request errors. */
@@ -27,10 +33,11 @@ export interface RequestErrorWording {
 
 /**
  * What went wrong with an API request, and what to do: relaunch (no session), the role it needs (forbidden), the
- * rejected parameters with a way back (bad link), or a retry.
+ * rejected parameters with a way back (bad link), a retry by itself (the database is not answering), or a retry.
  */
 export function RequestError({ error, wording, onRetry, resetHref }: { error: Error; wording: RequestErrorWording; onRetry?: () => void; resetHref?: string }) {
   const api = isApiFailure(error) ? error : null;
+  if (isDatabaseOutage(error)) return <DatabaseUnavailable onRetry={onRetry} />;
   if (api?.status === 401) {
     return (
       <Alert title="Your session has ended" tone="info">

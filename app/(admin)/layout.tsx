@@ -1,5 +1,6 @@
 import Link from "next/link";
 import type { ReactNode } from "react";
+import { DATABASE_OUTAGE, orDatabaseOutage } from "@/lib/app/db-unavailable";
 import { adminGate } from "@/lib/admin/route-deps";
 
 const ADMIN_LINKS = [
@@ -13,8 +14,8 @@ const ADMIN_LINKS = [
  * re-rendered on client navigation, so it cannot guard its pages); a refused user sees only the page's refusal.
  */
 export default async function AdminLayout({ children }: { children: ReactNode }) {
-  const gate = await adminGate();
-  if (!gate.ok) return <>{children}</>;
+  const gate = await orDatabaseOutage(adminGate());
+  if (gate === DATABASE_OUTAGE || !gate.ok) return <>{children}</>;
   return (
     <div className="space-y-4">
       <nav aria-label="Administration" className="border-b border-slate-200 pb-2">

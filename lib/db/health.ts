@@ -16,7 +16,10 @@ export async function checkDatabase(url: string | undefined, mode: string | unde
   if (!url) {
     return { reachable: false, mode: knownMode, migrations: { applied: 0, pending: [], upToDate: false }, error: "DATABASE_URL is not set" };
   }
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  // Bounded both ways: a server that does not accept, or accepts and then does not answer, is unreachable in 3 s.
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000, query_timeout: 3000 });
+  // A connection the server cuts while we wait must not become an unhandled 'error' event.
+  client.on("error", () => undefined);
   try {
     await client.connect();
     const { rows } = await client.query<{ server_version: string }>("SHOW server_version");

@@ -3,21 +3,31 @@
  * aggregates) rather than Prisma. One per process; kept on globalThis because Next's dev server reloads modules.
  */
 import pg from "pg";
-import { databaseUrl } from "./client";
+import { databaseUrl, DB_CONNECT_TIMEOUT_MS } from "./client";
+import { observeOutages } from "./outage";
 
 const globalForPool = globalThis as unknown as { ejmPgPool?: pg.Pool; ejmPgPoolUrl?: string };
 
-export function createPool(url: string, max = Number(process.env.EJM_DB_POOL_MAX) || 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max });
+export interface PoolOptions {
+  /** Longest wait for a connection (a free one, or a new one to the server); none when omitted. */
+  connectionTimeoutMillis?: number;
+}
+
+export function createPool(url: string, max = Number(process.env.EJM_DB_POOL_MAX) || 10, options: PoolOptions = {}): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, ...options });
   // An idle client losing its connection (database restart) must not crash the process; the next query reconnects.
   pool.on("error", () => undefined);
   return pool;
 }
 
+/**
+ * The app's pool: a request waits at most DB_CONNECT_TIMEOUT_MS for a connection (the database down, or every
+ * connection busy), and its outages are noted for the route answering it (lib/db/outage.ts).
+ */
 export function pgPool(): pg.Pool {
   const url = databaseUrl();
   if (!globalForPool.ejmPgPool || globalForPool.ejmPgPoolUrl !== url) {
-    globalForPool.ejmPgPool = createPool(url);
+    globalForPool.ejmPgPool = observeOutages(createPool(url, undefined, { connectionTimeoutMillis: DB_CONNECT_TIMEOUT_MS }));
     globalForPool.ejmPgPoolUrl = url;
   }
   return globalForPool.ejmPgPool;

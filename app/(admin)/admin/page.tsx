@@ -1,4 +1,6 @@
 import type { Metadata } from "next";
+import { DatabaseUnavailable } from "@/app/database-unavailable";
+import { DATABASE_OUTAGE, orDatabaseOutage } from "@/lib/app/db-unavailable";
 import Link from "next/link";
 import { RoleRefusal } from "@/app/role-refusal";
 import { adminGate } from "@/lib/admin/route-deps";
@@ -22,7 +24,8 @@ const SECTIONS = [
 
 /** The administrator's home: where a standalone launch with the admin role lands. */
 export default async function AdminHomePage() {
-  const gate = await adminGate();
+  const gate = await orDatabaseOutage(adminGate());
+  if (gate === DATABASE_OUTAGE) return <DatabaseUnavailable />;
   if (!gate.ok) return <RoleRefusal gate={gate} view="administration area" allowed={ADMIN_ROLES} />;
   return (
     <div className="space-y-4">

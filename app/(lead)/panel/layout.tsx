@@ -1,4 +1,5 @@
 import type { ReactNode } from "react";
+import { DATABASE_OUTAGE } from "@/lib/app/db-unavailable";
 import { panelGate } from "./_server/gate";
 import { PanelHeading, PanelTabs } from "./_components/panel-tabs";
 
@@ -8,7 +9,7 @@ import { PanelHeading, PanelTabs } from "./_components/panel-tabs";
  */
 export default async function PanelLayout({ children }: { children: ReactNode }) {
   const gate = await panelGate();
-  if (!gate.ok) return <>{children}</>;
+  if (gate === DATABASE_OUTAGE || !gate.ok) return <>{children}</>;
   return (
     <div className="space-y-4">
       <div>

@@ -1,4 +1,6 @@
 import { dehydrate, HydrationBoundary } from "@tanstack/react-query";
+import { DatabaseUnavailable } from "@/app/database-unavailable";
+import { DATABASE_OUTAGE } from "@/lib/app/db-unavailable";
 import type { Metadata } from "next";
 import { Suspense } from "react";
 import { getQueryClient } from "@/lib/query/get-query-client";
@@ -17,6 +19,7 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 /** The overview: headline figures, response rates and the two charts, for one source or all. */
 export default async function PanelPage({ searchParams }: { searchParams: SearchParams }) {
   const gate = await panelGate();
+  if (gate === DATABASE_OUTAGE) return <DatabaseUnavailable />;
   if (!gate.ok) return <RoleRefusal gate={gate} view="panel" allowed={PANEL_ROLES} />;
   return (
     <Suspense fallback={<PanelSkeleton label="Loading the panel's figures…" />}>

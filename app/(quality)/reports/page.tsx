@@ -1,4 +1,6 @@
 import { dehydrate, HydrationBoundary } from "@tanstack/react-query";
+import { DatabaseUnavailable } from "@/app/database-unavailable";
+import { DATABASE_OUTAGE } from "@/lib/app/db-unavailable";
 import type { Metadata } from "next";
 import { Suspense } from "react";
 import { RoleRefusal } from "@/app/role-refusal";
@@ -15,6 +17,7 @@ export const dynamic = "force-dynamic";
 /** The report catalogue: the eight quality measures, how to share them outside the clinic, and the audit trail. */
 export default async function ReportsPage() {
   const gate = await reportsGate();
+  if (gate === DATABASE_OUTAGE) return <DatabaseUnavailable />;
   if (!gate.ok) return <RoleRefusal gate={gate} view="reports page" allowed={REPORT_ROLES} />;
   return (
     <Suspense fallback={<PanelSkeleton label="Loading the report catalogue…" />}>

@@ -1,4 +1,6 @@
 import type { Metadata } from "next";
+import { DatabaseUnavailable } from "@/app/database-unavailable";
+import { DATABASE_OUTAGE } from "@/lib/app/db-unavailable";
 import Link from "next/link";
 import { RoleRefusal } from "@/app/role-refusal";
 import { AUDIT_ROLES } from "@/lib/audit/audit-handlers";
@@ -18,6 +20,7 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
  */
 export default async function AdminAuditPage({ searchParams }: { searchParams: SearchParams }) {
   const gate = await adminAuditGate();
+  if (gate === DATABASE_OUTAGE) return <DatabaseUnavailable />;
   if (!gate.ok) return <RoleRefusal gate={gate} view="audit trail" allowed={AUDIT_ROLES} />;
   const parsed = parseAuditQuery(await searchParams);
   return (

@@ -1,4 +1,6 @@
 import type { Metadata } from "next";
+import { DatabaseUnavailable } from "@/app/database-unavailable";
+import { DATABASE_OUTAGE, orDatabaseOutage } from "@/lib/app/db-unavailable";
 import { RoleRefusal } from "@/app/role-refusal";
 import { configuredIssuers, adminGate } from "@/lib/admin/route-deps";
 import { rolesOverview } from "@/lib/admin/roles-api";
@@ -12,7 +14,8 @@ export const dynamic = "force-dynamic";
 
 /** The role assignments made in the app: list, grant, revoke (the changes go through /api/admin/roles, audited). */
 export default async function AdminRolesPage() {
-  const gate = await adminGate();
+  const gate = await orDatabaseOutage(adminGate());
+  if (gate === DATABASE_OUTAGE) return <DatabaseUnavailable />;
   if (!gate.ok) return <RoleRefusal gate={gate} view="roles page" allowed={ADMIN_ROLES} />;
   let overview: RoleAssignmentsResponse | null = null;
   try {

@@ -1,4 +1,6 @@
 import { dehydrate, HydrationBoundary } from "@tanstack/react-query";
+import { DatabaseUnavailable } from "@/app/database-unavailable";
+import { DATABASE_OUTAGE, orDatabaseOutage } from "@/lib/app/db-unavailable";
 import type { Metadata } from "next";
 import { headers } from "next/headers";
 import { redirect } from "next/navigation";
@@ -21,7 +23,8 @@ export const dynamic = "force-dynamic";
 export default async function PatientPage({ params }: { params: Promise<{ id: string }> }) {
   const { id } = await params;
   // This patient's launch session (one per launch: another tab may hold another patient), else the latest launch's.
-  const gate = await gateSession(sessionIdFromCookies((await headers()).get("cookie"), id), PATIENT_VIEW_ROLES);
+  const gate = await orDatabaseOutage(gateSession(sessionIdFromCookies((await headers()).get("cookie"), id), PATIENT_VIEW_ROLES));
+  if (gate === DATABASE_OUTAGE) return <DatabaseUnavailable />;
   if (!gate.ok && gate.reason !== "forbidden") redirect(`/relaunch?reason=${gate.reason}`);
   if (!gate.ok) return <RoleRefusal gate={gate} view="patient view" allowed={PATIENT_VIEW_ROLES} />;
   if (gate.patientId !== id) return <PatientNotInContext />;

@@ -1,4 +1,6 @@
 import { dehydrate, HydrationBoundary } from "@tanstack/react-query";
+import { DatabaseUnavailable } from "@/app/database-unavailable";
+import { DATABASE_OUTAGE } from "@/lib/app/db-unavailable";
 import type { Metadata } from "next";
 import { RoleRefusal } from "@/app/role-refusal";
 import { pgPool } from "@/lib/db/pool";
@@ -17,6 +19,7 @@ export const dynamic = "force-dynamic";
  */
 export default async function SyncPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
   const gate = await panelGate();
+  if (gate === DATABASE_OUTAGE) return <DatabaseUnavailable />;
   if (!gate.ok) return <RoleRefusal gate={gate} view="sync page" allowed={PANEL_ROLES} />;
   const params = await searchParams;
   const requested = typeof params.source === "string" && params.source ? params.source : null;

@@ -1,4 +1,6 @@
 import { dehydrate, HydrationBoundary } from "@tanstack/react-query";
+import { DatabaseUnavailable } from "@/app/database-unavailable";
+import { DATABASE_OUTAGE } from "@/lib/app/db-unavailable";
 import type { Metadata } from "next";
 import { Suspense } from "react";
 import { parsePanelFilters } from "@/lib/panel/filters";
@@ -17,6 +19,7 @@ type SearchParams = Promise<Record<string, string | string[] | undefined>>;
 /** The worklist: every filter, the sort and the page live in the URL, so a filtered list can be bookmarked and shared. */
 export default async function WorklistPage({ searchParams }: { searchParams: SearchParams }) {
   const gate = await panelGate();
+  if (gate === DATABASE_OUTAGE) return <DatabaseUnavailable />;
   if (!gate.ok) return <RoleRefusal gate={gate} view="panel" allowed={PANEL_ROLES} />;
   return (
     <Suspense fallback={<WorklistSkeleton />}>

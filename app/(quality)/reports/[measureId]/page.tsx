@@ -1,4 +1,6 @@
 import { dehydrate, HydrationBoundary } from "@tanstack/react-query";
+import { DatabaseUnavailable } from "@/app/database-unavailable";
+import { DATABASE_OUTAGE } from "@/lib/app/db-unavailable";
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
 import { Suspense } from "react";
@@ -25,6 +27,7 @@ export async function generateMetadata({ params }: { params: Params }): Promise<
 /** One measure's report: every filter, the list's outcome and page live in the URL (bookmarkable). */
 export default async function ReportPage({ params, searchParams }: { params: Params; searchParams: SearchParams }) {
   const gate = await reportsGate();
+  if (gate === DATABASE_OUTAGE) return <DatabaseUnavailable />;
   if (!gate.ok) return <RoleRefusal gate={gate} view="reports page" allowed={REPORT_ROLES} />;
   const { measureId } = await params;
   if (!isMeasureId(measureId)) notFound();

@@ -3,6 +3,7 @@
 // when none is stored yet it queues one (CodeCoverageResponse).
 // POST { source? }: recompute one source's view, or every view (202, CodeCoverageRefreshResponse). Clinic lead
 // only; the POST is audited.
+import { answerDatabaseOutages } from "@/lib/app/db-unavailable";
 import { codeJobs } from "@/lib/jobs/queue";
 import { handleCodeCoverageGet, handleCodeCoverageRefreshPost } from "@/lib/panel/panel-handlers";
 import { panelRouteDeps } from "@/lib/panel/route-deps";
@@ -10,10 +11,10 @@ import { panelRouteDeps } from "@/lib/panel/route-deps";
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
 
-export function GET(request: Request): Promise<Response> {
+export const GET = answerDatabaseOutages(function GET(request: Request): Promise<Response> {
   return handleCodeCoverageGet(request, { ...panelRouteDeps(), codeJobs });
-}
+});
 
-export function POST(request: Request): Promise<Response> {
+export const POST = answerDatabaseOutages(function POST(request: Request): Promise<Response> {
   return handleCodeCoverageRefreshPost(request, { ...panelRouteDeps(), codeJobs });
-}
+});

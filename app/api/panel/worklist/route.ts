@@ -1,5 +1,6 @@
 // GET /api/panel/worklist?<filters>: one page of the filtered, sorted worklist (WorklistPage in lib/panel/types.ts;
 // the parameters are those of lib/panel/filters.ts, the same the /panel/worklist page keeps in its URL).
+import { answerDatabaseOutages } from "@/lib/app/db-unavailable";
 import { clinicToday } from "@/lib/app/clinic-today";
 import { pgPool } from "@/lib/db/pool";
 import { parsePanelFilters } from "@/lib/panel/filters";
@@ -10,7 +11,7 @@ import { gateRequest } from "@/lib/smart/role-gate";
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
 
-export async function GET(request: Request): Promise<Response> {
+export const GET = answerDatabaseOutages(async function GET(request: Request): Promise<Response> {
   const gated = await gateRequest(request, PANEL_API_ROLES);
   if ("response" in gated) return gated.response;
   const parsed = parsePanelFilters(new URL(request.url).searchParams);
@@ -20,4 +21,4 @@ export async function GET(request: Request): Promise<Response> {
   } catch (error) {
     return serverError("worklist", error);
   }
-}
+});

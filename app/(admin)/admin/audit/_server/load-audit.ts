@@ -7,6 +7,7 @@ import { cookies, headers } from "next/headers";
 import { auditOrigin, readAudit, tryRecordAudit, type AuditPage } from "@/lib/audit/audit";
 import { AUDIT_ROLES } from "@/lib/audit/audit-handlers";
 import { auditFiltersDetail, type AuditQuery } from "@/lib/audit/audit-query";
+import { DATABASE_OUTAGE, orDatabaseOutage } from "@/lib/app/db-unavailable";
 import { eventLogger } from "@/lib/app/log";
 import { pgPool } from "@/lib/db/pool";
 import { gateSession, type RoleGate } from "@/lib/smart/role-gate";
@@ -14,8 +15,9 @@ import { SESSION_COOKIE } from "@/lib/smart/status";
 
 const log = eventLogger("audit");
 
-export async function adminAuditGate(): Promise<RoleGate> {
-  return gateSession((await cookies()).get(SESSION_COOKIE)?.value, AUDIT_ROLES);
+/** The admin check, or DATABASE_OUTAGE while the session cannot be read (the page then retries by itself). */
+export async function adminAuditGate(): Promise<RoleGate | typeof DATABASE_OUTAGE> {
+  return orDatabaseOutage(gateSession((await cookies()).get(SESSION_COOKIE)?.value, AUDIT_ROLES));
 }
 
 /** The page of rows, or null when the database could not answer (the page says so). */

@@ -1,4 +1,6 @@
 import { dehydrate, HydrationBoundary } from "@tanstack/react-query";
+import { DatabaseUnavailable } from "@/app/database-unavailable";
+import { DATABASE_OUTAGE } from "@/lib/app/db-unavailable";
 import type { Metadata } from "next";
 import { Suspense } from "react";
 import { getQueryClient } from "@/lib/query/get-query-client";
@@ -16,6 +18,7 @@ type Params = Promise<{ source: string; id: string }>;
 /** A worklist patient, rendered by the EHR launch's own page from the synced copy (read-only, with a banner). */
 export default async function PanelPatientPage({ params }: { params: Params }) {
   const gate = await panelGate();
+  if (gate === DATABASE_OUTAGE) return <DatabaseUnavailable />;
   if (!gate.ok) return <RoleRefusal gate={gate} view="panel" allowed={PANEL_ROLES} />;
   return (
     <Suspense fallback={<PatientViewSkeleton />}>

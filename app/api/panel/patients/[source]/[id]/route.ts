@@ -1,6 +1,7 @@
 // GET /api/panel/patients/[source]/[id]: a synced patient's view, built from the stored copy by the same engine as
 // the EHR launch (SyncedPatientViewResponse in lib/panel/types.ts). Read-only; clinic leads only; every drill-down
 // audited (panel.patient-view, the patient hashed).
+import { answerDatabaseOutages } from "@/lib/app/db-unavailable";
 import { z } from "zod";
 import { clinicToday } from "@/lib/app/clinic-today";
 import { auditOrigin, tryRecordAudit } from "@/lib/audit/audit";
@@ -18,7 +19,7 @@ const params = z.object({
   id: z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, { error: "id must be a FHIR id (letters, digits, '-' and '.', at most 64)" }),
 });
 
-export async function GET(request: Request, context: { params: Promise<{ source: string; id: string }> }): Promise<Response> {
+export const GET = answerDatabaseOutages(async function GET(request: Request, context: { params: Promise<{ source: string; id: string }> }): Promise<Response> {
   const gated = await gateRequest(request, PANEL_API_ROLES);
   if ("response" in gated) return gated.response;
   const parsed = params.safeParse(await context.params);
@@ -36,4 +37,4 @@ export async function GET(request: Request, context: { params: Promise<{ source:
     await audit(500, error instanceof Error ? error.name : "error");
     return serverError("patient", error);
   }
-}
+});

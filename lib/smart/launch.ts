@@ -1,20 +1,25 @@
 /**
  * SMART App Launch, server side: GET /launch (EHR launch with iss and launch; standalone with iss only) and
- * GET /callback (the redirect_uri). fhirclient's core does the protocol (discovery, state, PKCE S256, code
- * exchange) through WebRequestAdapter; this module adds the issuer allow-list, the Postgres session and its
- * cookie, the launch context (patient, fhirUser, role) and the redirect to the user's landing page.
+ * GET /callback (the redirect_uri). The app discovers the EHR's endpoints (smart-discovery.ts, retried), starts the
+ * authorization request with its own 256-bit state, PKCE S256 and an OpenID nonce, and keeps fhirclient's client
+ * state in the Postgres session; at the callback it checks the state first, then the PKCE verifier, claims the code
+ * (spent-codes.ts) and exchanges it (code-exchange.ts: fhirclient's token request, the app's fetch and timeout).
+ * This module adds the issuer allow-list, the session and its cookie, the launch context (patient, fhirUser, role)
+ * and the redirect to the user's landing page or to a refusal page that says why.
  */
-import { randomBytes, timingSafeEqual } from "node:crypto";
-import { authorize, ready } from "fhirclient/lib/smart";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { fhirclient } from "fhirclient/lib/types";
 import { z } from "zod";
 import { auditOrigin } from "../audit/audit";
+import { exchangeAuthorizationCode, oauthErrorCode, type TokenResponseShape } from "./code-exchange";
 import { buildScopes, isIssuerAllowed, type SmartClientConfig } from "./config";
 import { clearLaunchCookie, launchCookie, patientSessionCookieName, readLaunchSessionId, readSessionId, sessionCookie } from "./cookies";
 import { fhirUserReference, verifyIdToken } from "./id-token";
+import { LAUNCH_HTTP_DEFAULTS, type LaunchHttpOptions } from "./launch-http";
 import { decideLaunchRole, type AssignedRoleReader, type LaunchRoleProblem } from "./role-lookup";
 import { landingPath, roleMappingFromEnv, type RoleMapping } from "./roles";
 import { SessionSmartStorage, type SessionStore } from "./session-store";
+import { discoverSmartEndpoints } from "./smart-discovery";
 import { requestOrigin, WebRequestAdapter } from "./web-adapter";
 
 export const SMART_KEY = "SMART_KEY";
@@ -33,6 +38,8 @@ export interface LaunchDeps {
   assignedRole?: AssignedRoleReader;
   /** The site's PractitionerRole code mapping; default ROLE_MAPPING from the environment (read at each callback). */
   roleMapping?: () => RoleMapping;
+  /** Retries and timeouts of the launch's EHR requests (launch-http.ts defaults). */
+  http?: LaunchHttpOptions;
 }
 
 export type RelaunchReason =
@@ -44,7 +51,15 @@ export type RelaunchReason =
   | "auth-denied"
   | "auth-failed"
   | "no-patient"
-  | "role-unavailable";
+  | "role-unavailable"
+  /** The callback's code was already sent to the token endpoint by this app (a replayed or double-submitted callback). */
+  | "code-replayed"
+  /** The token endpoint refused the code (400 invalid_grant: expired, spent elsewhere, PKCE check failed). */
+  | "code-refused"
+  /** The launch used PKCE but its stored code verifier is gone: the code is not sent anywhere. */
+  | "pkce-verifier-missing"
+  /** The EHR did not answer usefully at a callback step (timeout, 429, 5xx); `step` says which. */
+  | "ehr-unavailable";
 
 /** Secrets handed to fhirclient from configuration (never persisted: session-store strips and re-injects them). */
 export function configSecrets(config: SmartClientConfig): Record<string, unknown> {
@@ -92,31 +107,24 @@ function stateMatches(received: string | null, expected: unknown): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** An OAuth error code from the authorization server, kept only when it has the RFC 6749 shape (logs, page). */
-function oauthErrorCode(value: string | null): string {
-  return value && /^[a-z_]{1,64}$/.test(value) ? value : "unknown";
-}
-
 const launchQuery = z.object({
   iss: z.string().url().max(2048),
   launch: z.string().min(1).max(4096).optional(),
 });
 
-interface SmartConfiguration {
-  scopes_supported?: string[];
-  capabilities?: string[];
-  code_challenge_methods_supported?: string[];
-  authorization_endpoint?: string;
-  token_endpoint?: string;
+/** RFC 7636's code_verifier: 43 to 128 unreserved characters. */
+const PKCE_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
+
+/** A PKCE S256 pair: a 128-character verifier (96 random bytes) and its challenge. */
+function pkcePair(): { codeVerifier: string; codeChallenge: string } {
+  const codeVerifier = randomBytes(96).toString("base64url");
+  return { codeVerifier, codeChallenge: createHash("sha256").update(codeVerifier).digest("base64url") };
 }
 
-async function discover(iss: string, fetchImpl: typeof fetch): Promise<SmartConfiguration> {
-  const res = await fetchImpl(`${iss.replace(/\/+$/, "")}/.well-known/smart-configuration`, {
-    headers: { accept: "application/json" },
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (!res.ok) throw new Error(`smart-configuration: HTTP ${res.status}`);
-  return (await res.json()) as SmartConfiguration;
+/** One refusal in the audit trail (reason codes, no PHI) and the event log. */
+async function auditRefusal(request: Request, deps: LaunchDeps, detail: Record<string, string | number>): Promise<void> {
+  deps.log?.("launch-failed", detail);
+  await deps.audit?.({ actor: "unknown", role: null, action: "launch", outcome: "refused", detail, origin: auditOrigin(request) }).catch(() => undefined);
 }
 
 /** GET /launch?iss=..[&launch=..] */
@@ -135,63 +143,74 @@ export async function handleLaunch(request: Request, deps: LaunchDeps): Promise<
   // One session per launch: other tabs' launches live on (their cookies are keyed by state or patient).
   void store.deleteExpired().catch(() => undefined);
 
-  // smart-configuration gives scopes_supported for the scope list; without it fhirclient still finds the
-  // endpoints in the CapabilityStatement (older servers), and fails the launch if neither exists.
-  const discovery: SmartConfiguration = await discover(iss, deps.fetch ?? fetch).catch(() => ({}));
+  // The endpoints first, retried: a launch the EHR cannot serve creates no session.
+  const discovery = await discoverSmartEndpoints(iss, { ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.http ? { http: deps.http } : {}) });
+  if (!discovery.ok) {
+    await auditRefusal(request, deps, { reason: "discovery-failed", problem: discovery.problem, ...(discovery.status ? { status: discovery.status } : {}) });
+    return relaunchRedirect(request, config, "discovery-failed");
+  }
+  const endpoints = discovery.endpoints;
+  const s256 = endpoints.codeChallengeMethods.includes("S256");
+  if (config.pkceMode === "required" && !s256) {
+    await auditRefusal(request, deps, { reason: "discovery-failed", problem: "pkce-unsupported" });
+    return relaunchRedirect(request, config, "discovery-failed");
+  }
 
-  const session = await store.create(config.sessionTtlSeconds, iss);
-  const secure = new URL(appBase(request, config)).protocol === "https:";
+  const appOrigin = appBase(request, config);
+  const secure = new URL(appOrigin).protocol === "https:";
   const state = newLaunchState();
-  const cookie = launchCookie(state, session.id, secure);
-  const storage = new SessionSmartStorage(store, session, configSecrets(config));
-  const adapter = new WebRequestAdapter({ request, storage, baseUrl: config.appBaseUrl });
+  const redirectUri = `${appOrigin}/callback`;
   const scope = buildScopes({
     ehrLaunch: Boolean(launch),
-    scopesSupported: discovery.scopes_supported,
-    capabilities: discovery.capabilities,
+    scopesSupported: endpoints.scopesSupported,
+    capabilities: endpoints.capabilities,
     override: config.scopes,
     requestWriteScope: config.requestWriteScope,
   });
-  try {
-    await authorize(adapter as unknown as fhirclient.Adapter, {
-      clientId: config.clientId,
-      scope,
-      redirectUri: `${appBase(request, config)}/callback`,
-      pkceMode: config.pkceMode,
-      stateKey: state,
-      ...configSecrets(config),
-      ...(config.jwksUrl ? { clientPublicKeySetUrl: config.jwksUrl } : {}),
-    } as fhirclient.AuthorizeParams);
-  } catch {
-    await store.delete(session.id);
-    deps.log?.("launch-failed", { reason: "authorize-failed" });
-    return relaunchRedirect(request, config, "discovery-failed");
-  }
-  if (!adapter.redirectLocation) {
-    await store.delete(session.id);
-    return relaunchRedirect(request, config, "discovery-failed");
-  }
-  // An OpenID Connect nonce binds the id_token to this launch (fhirclient sends none).
+  const pkce = s256 ? pkcePair() : null;
+  // fhirclient's client state (ClientState): what the callback's token request and later refreshes read.
+  const clientState: ClientStateShape = {
+    clientId: config.clientId,
+    scope: launch && !/\blaunch\b/.test(scope) ? `${scope} launch` : scope,
+    redirectUri,
+    serverUrl: iss,
+    tokenResponse: {},
+    key: state,
+    ...(config.jwksUrl ? { clientPublicKeySetUrl: config.jwksUrl } : {}),
+    registrationUri: endpoints.registrationUri,
+    authorizeUri: endpoints.authorizeUri,
+    tokenUri: endpoints.tokenUri,
+    codeChallengeMethods: endpoints.codeChallengeMethods,
+    ...(pkce ?? {}),
+  };
+  // An OpenID Connect nonce binds the id_token to this launch.
   const nonce = randomBytes(32).toString("base64url");
-  await storage.set(ID_TOKEN_NONCE_KEY, nonce);
-  const authorizeUrl = new URL(adapter.redirectLocation);
-  authorizeUrl.searchParams.set("nonce", nonce);
-  deps.log?.("launch-redirect", { kind: launch ? "ehr" : "standalone", ms: Math.round(performance.now() - started) });
-  return redirectTo(authorizeUrl.toString(), [cookie]);
-}
+  const session = await store.create(config.sessionTtlSeconds, iss, { [SMART_KEY]: state, [state]: clientState, [ID_TOKEN_NONCE_KEY]: nonce });
 
-interface TokenResponseShape {
-  access_token?: string;
-  refresh_token?: string;
-  scope?: string;
-  patient?: string;
-  id_token?: string;
-  [key: string]: unknown;
+  const authorizeUrl = new URL(endpoints.authorizeUri);
+  const query: Record<string, string> = {
+    response_type: "code",
+    client_id: config.clientId,
+    scope: clientState.scope as string,
+    redirect_uri: redirectUri,
+    aud: iss,
+    state,
+    ...(launch ? { launch } : {}),
+    ...(pkce ? { code_challenge: pkce.codeChallenge, code_challenge_method: "S256" } : {}),
+    nonce,
+  };
+  for (const [name, value] of Object.entries(query)) authorizeUrl.searchParams.set(name, value);
+  deps.log?.("launch-redirect", { kind: launch ? "ehr" : "standalone", ms: Math.round(performance.now() - started) });
+  return redirectTo(authorizeUrl.toString(), [launchCookie(state, session.id, secure)]);
 }
 
 interface ClientStateShape {
   serverUrl: string;
   tokenUri?: string;
+  scope?: string;
+  codeVerifier?: string;
+  codeChallenge?: string;
+  codeChallengeMethods?: string[];
   expiresAt?: number;
   tokenResponse?: TokenResponseShape;
   [key: string]: unknown;
@@ -212,24 +231,45 @@ export function fhirUserFromIdToken(idToken: string | undefined): string | null 
   }
 }
 
+/** Whether this launch used PKCE or had to: a challenge was sent, PKCE is required, or the server offers S256. */
+export function launchUsedPkce(state: { codeChallenge?: unknown; codeChallengeMethods?: unknown }, pkceMode: SmartClientConfig["pkceMode"]): boolean {
+  return Boolean(state.codeChallenge) || pkceMode === "required" || (Array.isArray(state.codeChallengeMethods) && state.codeChallengeMethods.includes("S256"));
+}
+
+/**
+ * What the refusal page offers to relaunch with (the new refusals only): an EHR launch is started again from the EHR;
+ * a standalone one from the app, with its issuer.
+ */
+function relaunchAction(state: ClientStateShape): Record<string, string> {
+  const ehr = typeof state.scope === "string" && state.scope.split(/\s+/).includes("launch");
+  return ehr ? { launch: "ehr" } : { launch: "standalone", iss: state.serverUrl };
+}
+
 /**
  * GET /callback?code=..&state=.. (or ?error=..&state=..). The state is checked first, for every callback: a
  * callback whose state this browser's session did not start (a forged error callback from any site, say)
- * changes nothing (RFC 6749 10.12). Only then does an error end this launch with the refusal page.
+ * changes nothing (RFC 6749 10.12). Only then does an error end this launch with the refusal page. Then the PKCE
+ * verifier must be there (else the code is sent nowhere), the code is claimed as spent (a code this app already
+ * sent is refused without a second token request, changing nothing), and exchanged.
  */
 export async function handleCallback(request: Request, deps: LaunchDeps): Promise<Response> {
   const started = performance.now();
   const { config, store } = deps;
+  const http = { ...LAUNCH_HTTP_DEFAULTS, ...deps.http };
   const secure = new URL(appBase(request, config)).protocol === "https:";
   const id = readLaunchSessionId(request);
   const session = id ? await store.load(id) : null;
   if (!session) return relaunchRedirect(request, config, "no-session");
   const url = new URL(request.url);
-  const refused = async (reason: string, extra: Record<string, string> = {}): Promise<void> => {
-    deps.log?.("launch-failed", { reason, ...extra });
-    await deps.audit?.({ actor: "unknown", role: null, action: "launch", outcome: "refused", detail: { reason, ...extra }, origin: auditOrigin(request) }).catch(() => undefined);
+  const refused = (reason: string, extra: Record<string, string | number> = {}): Promise<void> => auditRefusal(request, deps, { reason, ...extra });
+  /** This launch ends: its session row goes, the refusal is audited, the launch cookie is cleared. */
+  const end = async (page: RelaunchReason, audit: Record<string, string | number> & { reason: string }, query: Record<string, string> = {}): Promise<Response> => {
+    await store.delete(session.id);
+    const { reason, ...extra } = audit;
+    await refused(reason, extra);
+    return relaunchRedirect(request, config, page, clearLaunchCookie(request, secure), query);
   };
-  // fhirclient looks the state up in this session's storage only; a state it did not start is refused untouched.
+  // Only the state this session started is accepted; any other is refused untouched.
   if (!stateMatches(url.searchParams.get("state"), session.data[SMART_KEY])) {
     await refused("state-mismatch");
     return relaunchRedirect(request, config, "auth-failed");
@@ -241,32 +281,51 @@ export async function handleCallback(request: Request, deps: LaunchDeps): Promis
   if (url.searchParams.has("error")) {
     const error = oauthErrorCode(url.searchParams.get("error"));
     // The state is this launch's: the authorization server declined it, so this launch (only) ends.
-    await store.delete(session.id);
-    await refused("auth-denied", { error });
-    return relaunchRedirect(request, config, "auth-denied", clearLaunchCookie(request, secure), { error });
+    return end("auth-denied", { reason: "auth-denied", error }, { error });
   }
-  if (!url.searchParams.get("code")) {
-    await store.delete(session.id);
-    await refused("no-code");
-    return relaunchRedirect(request, config, "auth-failed", clearLaunchCookie(request, secure));
-  }
+  const code = url.searchParams.get("code");
+  if (!code || code.length > 4096) return end("auth-failed", { reason: "no-code" });
 
   const storage = new SessionSmartStorage(store, session, configSecrets(config));
+  const stateKey = session.data[SMART_KEY] as string;
+  const clientState = (await storage.get(stateKey)) as ClientStateShape | undefined;
+  if (!clientState || typeof clientState !== "object" || typeof clientState.serverUrl !== "string" || typeof clientState.tokenUri !== "string") {
+    return end("auth-failed", { reason: "no-client-state" });
+  }
+  const action = relaunchAction(clientState);
+  // Without its verifier the code is useless to this app and must not travel anywhere (RFC 7636).
+  if (launchUsedPkce(clientState, config.pkceMode) && !(typeof clientState.codeVerifier === "string" && PKCE_VERIFIER.test(clientState.codeVerifier))) {
+    return end("pkce-verifier-missing", { reason: "pkce-verifier-missing" }, action);
+  }
+  // The claim sits after the state check, so a callback this browser did not start can neither spend a code nor
+  // learn whether one was spent; it changes nothing (the first callback may still be completing this launch).
+  if (!(await store.claimAuthorizationCode(clientState.serverUrl, code))) {
+    await refused("code-replayed");
+    return relaunchRedirect(request, config, "code-replayed", [], action);
+  }
+
   const adapter = new WebRequestAdapter({ request, storage, baseUrl: config.appBaseUrl });
-  let state: ClientStateShape;
-  try {
-    const client = await ready(adapter as unknown as fhirclient.Adapter);
-    state = client.state as unknown as ClientStateShape;
-  } catch {
-    await store.delete(session.id);
-    deps.log?.("launch-failed", { reason: "token-exchange-failed" });
-    return relaunchRedirect(request, config, "auth-failed", clearLaunchCookie(request, secure));
+  const exchange = await exchangeAuthorizationCode({
+    env: adapter as unknown as fhirclient.Adapter,
+    state: clientState as unknown as fhirclient.ClientState,
+    code,
+    ...(config.jwksUrl ? { clientPublicKeySetUrl: config.jwksUrl } : {}),
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    timeoutMs: http.timeoutMs,
+  }).catch(() => ({ ok: false as const, problem: "malformed" as const, status: 0 }));
+  if (!exchange.ok) {
+    const status: Record<string, number> = exchange.status ? { status: exchange.status } : {};
+    if (exchange.problem === "unavailable") {
+      return end("ehr-unavailable", { reason: "ehr-unavailable", step: "token", ...status }, { step: "token", ...action });
+    }
+    if (exchange.problem === "refused" && exchange.error === "invalid_grant") {
+      return end("code-refused", { reason: "code-refused", error: exchange.error, ...status }, { error: exchange.error, ...action });
+    }
+    const error: Record<string, string> = exchange.problem === "refused" ? { error: exchange.error } : {};
+    return end("auth-failed", { reason: "token-exchange-failed", ...error, ...status });
   }
-  const tokens = state.tokenResponse ?? {};
-  if (!tokens.access_token) {
-    await store.delete(session.id);
-    return relaunchRedirect(request, config, "auth-failed", clearLaunchCookie(request, secure));
-  }
+  const tokens = exchange.tokenResponse;
+  await storage.set(stateKey, { ...clientState, tokenResponse: tokens, expiresAt: exchange.expiresAt });
 
   const patientId = typeof tokens.patient === "string" && tokens.patient ? tokens.patient : null;
   // fhirUser is trusted only from an id_token verified against the issuer's keys (no id_token: no fhirUser).
@@ -275,37 +334,39 @@ export async function handleCallback(request: Request, deps: LaunchDeps): Promis
     const nonce = session.data[ID_TOKEN_NONCE_KEY];
     const identity = await verifyIdToken({
       idToken: tokens.id_token,
-      fhirBase: state.serverUrl,
+      fhirBase: clientState.serverUrl,
       clientId: config.clientId,
       nonce: typeof nonce === "string" ? nonce : null,
+      http,
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
     });
     if (!identity.ok) {
-      await store.delete(session.id);
-      await refused("id-token-invalid", { problem: identity.problem });
-      return relaunchRedirect(request, config, "auth-failed", clearLaunchCookie(request, secure));
+      // Keys the EHR could not serve are an outage, not a bad token.
+      if (identity.problem === "keys-unreachable") return end("ehr-unavailable", { reason: "ehr-unavailable", step: "keys" }, { step: "keys", ...action });
+      return end("auth-failed", { reason: "id-token-invalid", problem: identity.problem });
     }
     practitioner = identity.fhirUser;
   }
   // The role: an assignment made in the app, else the EHR's (the fhirUser's PractitionerRole through the site's
   // mapping), never a guess: a role that cannot be read ends the launch with a page saying so.
   const decision = await decideLaunchRole({
-    serverUrl: state.serverUrl,
+    serverUrl: clientState.serverUrl,
     accessToken: tokens.access_token,
     fhirUser: practitioner,
     patientId,
     mapping: deps.roleMapping ?? (() => roleMappingFromEnv()),
     ...(deps.assignedRole ? { assignedRole: deps.assignedRole } : {}),
     fetch: deps.fetch ?? fetch,
+    http,
   });
   if (!decision.ok) return roleUnavailable(request, deps, session.id, secure, practitioner, decision.problem, decision.status);
   const { role, source: roleSource } = decision;
-  await store.setContext(session.id, { patientId, practitionerId: practitioner, role, issuer: state.serverUrl });
+  await store.setContext(session.id, { patientId, practitionerId: practitioner, role, issuer: clientState.serverUrl });
   const sessionCookies = await completeSessionCookies(request, store, session.id, patientId, secure, config.sessionTtlSeconds);
 
   const location = landingPath(patientId, role);
   deps.log?.("launch-complete", { role, roleSource, patientContext: Boolean(patientId), refresh: Boolean(tokens.refresh_token), ms: Math.round(performance.now() - started) });
-  await deps.audit?.({ actor: practitioner ?? "unknown", role, action: "launch", outcome: "success", detail: { patientContext: Boolean(patientId), roleSource, issuer: new URL(state.serverUrl).origin }, origin: auditOrigin(request) }).catch(() => undefined);
+  await deps.audit?.({ actor: practitioner ?? "unknown", role, action: "launch", outcome: "success", detail: { patientContext: Boolean(patientId), roleSource, issuer: new URL(clientState.serverUrl).origin }, origin: auditOrigin(request) }).catch(() => undefined);
   return redirectTo(location.startsWith("/") ? `${appBase(request, config)}${location}` : location, sessionCookies);
 }
 

@@ -5,6 +5,8 @@
  * `decideLaunchRole` is the whole decision at launch: an app-side assignment first, else the EHR's PractitionerRole
  * through the site's mapping and the built-in matching, else (EHR answered, no role) the patient-context default.
  */
+import { FhirHttpError } from "../fhir/requester";
+import { launchRequester, type LaunchHttpOptions } from "./launch-http";
 import { canonicalIssuer, EMPTY_ROLE_MAPPING, mappedRoleOf, roleFromPractitionerRole, RoleMappingError, type AppRole, type RoleMapping } from "./roles";
 
 /** Why no role could be read (shown on the relaunch page as `detail`). */
@@ -66,40 +68,37 @@ export async function lookupRole(opts: {
   /** A site's PractitionerRole codes mapped to app roles (ROLE_MAPPING); default none. */
   mapping?: RoleMapping;
   fetch?: typeof fetch;
+  /** Per attempt; default 5 s. */
   timeoutMs?: number;
+  /** Retries (429, 503 and no answer; launch-http.ts). */
+  http?: LaunchHttpOptions;
 }): Promise<RoleLookup> {
   const match = opts.fhirUser ? REFERENCE.exec(opts.fhirUser) : null;
   if (!match) return { ok: false, problem: "no-fhir-user" };
   const type = match[1]!;
   const id = match[2]!;
   if (type !== "Practitioner" && type !== "PractitionerRole") return { ok: false, problem: "not-a-practitioner" };
-  const base = opts.serverUrl.replace(/\/+$/, "");
-  const url =
-    type === "Practitioner"
-      ? `${base}/PractitionerRole?practitioner=${encodeURIComponent(`Practitioner/${id}`)}&_count=100`
-      : `${base}/PractitionerRole/${encodeURIComponent(id)}`;
-  let res: Response;
-  try {
-    res = await (opts.fetch ?? fetch)(url, {
-      headers: { accept: "application/fhir+json", authorization: `Bearer ${opts.accessToken}` },
-      signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
-    });
-  } catch {
-    return { ok: false, problem: "unreachable" };
-  }
-  if (res.status === 401 || res.status === 403) return { ok: false, problem: "refused", status: res.status };
-  if (!res.ok) return { ok: false, problem: "failed", status: res.status };
+  const path =
+    type === "Practitioner" ? `PractitionerRole?practitioner=${encodeURIComponent(`Practitioner/${id}`)}&_count=100` : `PractitionerRole/${encodeURIComponent(id)}`;
+  const requester = launchRequester(opts.serverUrl, {
+    accessToken: opts.accessToken,
+    http: { timeoutMs: opts.timeoutMs ?? 5000, ...opts.http },
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  });
   let body: { resourceType?: unknown; entry?: Array<{ resource?: unknown }> };
   try {
-    body = (await res.json()) as typeof body;
-  } catch {
-    return { ok: false, problem: "failed", status: res.status };
+    body = await requester.get<typeof body>(path);
+  } catch (error) {
+    const status = error instanceof FhirHttpError ? error.status : null;
+    if (status === null) return { ok: false, problem: "unreachable" };
+    if (status === 401 || status === 403) return { ok: false, problem: "refused", status };
+    return { ok: false, problem: "failed", status };
   }
   if (type === "PractitionerRole") {
-    if (body?.resourceType !== "PractitionerRole") return { ok: false, problem: "failed", status: res.status };
+    if (body?.resourceType !== "PractitionerRole") return { ok: false, problem: "failed", status: 200 };
     return { ok: true, role: roleOfResources([body], opts.mapping) };
   }
-  if (body?.resourceType !== "Bundle") return { ok: false, problem: "failed", status: res.status };
+  if (body?.resourceType !== "Bundle") return { ok: false, problem: "failed", status: 200 };
   const entries: unknown[] = Array.isArray(body.entry) ? body.entry : [];
   return { ok: true, role: roleOfResources(entries.map((e) => (typeof e === "object" && e !== null ? (e as { resource?: unknown }).resource : undefined)), opts.mapping) };
 }
@@ -135,6 +134,7 @@ export async function decideLaunchRole(opts: {
   assignedRole?: AssignedRoleReader;
   fetch?: typeof fetch;
   timeoutMs?: number;
+  http?: LaunchHttpOptions;
 }): Promise<LaunchRoleDecision> {
   if (opts.assignedRole && opts.fhirUser && PRACTITIONER.test(opts.fhirUser)) {
     let assigned: AppRole | null;
@@ -159,6 +159,7 @@ export async function decideLaunchRole(opts: {
     mapping,
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
     ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+    ...(opts.http ? { http: opts.http } : {}),
   });
   if (!lookup.ok) return lookup;
   if (lookup.role) return { ok: true, role: lookup.role, source: "practitioner-role" };

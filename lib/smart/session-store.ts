@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { PrismaClient, Session as SessionRow } from "../generated/prisma/client";
 import { decryptString, encryptString } from "./crypto";
+import { claimAuthorizationCode } from "./spent-codes";
 
 /** fhirclient's storage content: SMART_KEY -> state key, state key -> client state. */
 export type SmartStorageData = Record<string, unknown>;
@@ -79,11 +80,21 @@ export class SessionStore {
     private readonly idleSeconds: number = sessionIdleSeconds(),
   ) {}
 
-  async create(ttlSeconds: number, issuer?: string | null): Promise<LoadedSession> {
+  /** A new session row; `data` (a launch's state, encrypted like every write) goes in with it, in one insert. */
+  async create(ttlSeconds: number, issuer?: string | null, data?: SmartStorageData): Promise<LoadedSession> {
     const id = newSessionId();
     const expiresAt = new Date(this.now().getTime() + ttlSeconds * 1000);
-    await this.db.session.create({ data: { id, state: { phase: "new" }, expiresAt, issuer: issuer ?? null, updatedAt: this.now() } });
-    return { id, data: {}, expiresAt, expired: false, patientId: null, practitionerId: null, role: null, issuer: issuer ?? null };
+    const columns = data ? this.dataColumns(data) : { state: { phase: "new" }, updatedAt: this.now() };
+    await this.db.session.create({ data: { id, ...columns, expiresAt, issuer: issuer ?? null } });
+    return { id, data: data ? { ...data } : {}, expiresAt, expired: false, patientId: null, practitionerId: null, role: null, issuer: issuer ?? null };
+  }
+
+  /**
+   * Claims an authorization code for this app's one token request (spent-codes.ts): true the first time, false
+   * when this or another instance claimed it before. Atomic across instances.
+   */
+  async claimAuthorizationCode(issuer: string, code: string): Promise<boolean> {
+    return claimAuthorizationCode(this.db, issuer, code, this.now());
   }
 
   /** The session, or null when the id is unknown or its tokens cannot be decrypted (key rotated). */

@@ -295,3 +295,11 @@ export async function writeEvaluations(client: pg.ClientBase, source: string, ba
   }
   return { written: sorted.length, cleared: updated.rows.filter((r) => r.cleared).length };
 }
+
+/**
+ * Folds the panel's count deltas (panel_patient_deltas, panel_checkpoint_deltas, panel_lab_deltas: one row per key
+ * and table statement, kept by triggers) into one row per key. Safe while writers run; called after each run.
+ */
+export async function compactPanelCounts(db: Pick<pg.Pool, "query">): Promise<void> {
+  await db.query("SELECT panel_count_deltas_compact()");
+}

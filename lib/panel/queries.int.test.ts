@@ -616,7 +616,7 @@ function recording(): Queryable & { sql: string[] } {
   return { sql, query: ((text: string, values?: unknown[]) => (sql.push(text), pool.query(text, values))) as Queryable["query"] };
 }
 
-const AGGREGATES = /FROM evaluation_checkpoints|FROM evaluation_labs|GROUPING SETS|next_checkpoint_date BETWEEN/;
+const AGGREGATES = /FROM panel_\w+_deltas|FROM evaluation_checkpoints|FROM evaluation_labs|GROUPING SETS|next_checkpoint_date BETWEEN/;
 
 describe("rows written by the evaluation store", () => {
   beforeAll(async () => {

@@ -36,8 +36,6 @@ export const DUE_SOON_DAYS = 7;
 /** Months of due dates the lab-completeness chart covers, ending with the current month. */
 export const LAB_COMPLETENESS_MONTHS = 24;
 
-const DECIDED_VERDICTS = ["responded", "not-responded", "not-assessable"];
-
 export const DEFINITIONS = {
   evaluatedPatients: "Synced patients with a current evaluation, on a JAK inhibitor or not.",
   onJak: "Patients whose latest JAK inhibitor course for atopic dermatitis has not ended, by that course's drug and route.",
@@ -91,7 +89,23 @@ export async function listSources(db: Queryable): Promise<SourceSummary[]> {
 
 /** The figures for (view, source, today), cached until an evaluation is written (lib/db/evaluation-cache.ts). */
 function cachedFigures<T>(db: Queryable, view: "summary" | "charts", source: string | null, today: string, compute: () => Promise<T>): Promise<T> {
-  return cachedByEvaluations(db, JSON.stringify(["panel", view, source, today]), source, compute);
+  return cachedByEvaluations(db, JSON.stringify(["panel", view, source, today, panelCountsFrom()]), source, compute);
+}
+
+/**
+ * Where the summary and charts read their counts: "deltas" (default), the few rows the evaluation writes' triggers
+ * keep (migration 20261130101500_panel_count_deltas), or "rows" (PANEL_COUNTS=rows), views that count the
+ * evaluation rows on every read: for a database where those triggers cannot run (Citus without
+ * citus.enable_unsafe_triggers). Both give the same figures (count-deltas.int.test.ts).
+ */
+export function panelCountsFrom(env: Record<string, string | undefined> = process.env): "deltas" | "rows" {
+  return env.PANEL_COUNTS === "rows" ? "rows" : "deltas";
+}
+
+function countsRelations(): { patients: string; checkpoints: string; labs: string } {
+  return panelCountsFrom() === "rows"
+    ? { patients: "panel_patient_counts_from_rows", checkpoints: "panel_checkpoint_counts_from_rows", labs: "panel_lab_counts_from_rows" }
+    : { patients: "panel_patient_deltas", checkpoints: "panel_checkpoint_deltas", labs: "panel_lab_deltas" };
 }
 
 /** The source filter on alias as the query's first parameter (sourceParams), or no filter for all sources. */
@@ -124,43 +138,38 @@ export async function panelSummary(db: Queryable, options: { source: string | nu
 }
 
 async function summaryFigures(db: Queryable, source: string | null, today: string): Promise<SummaryFigures> {
-  const n = sourceParams(source).length;
+  // From the count deltas the evaluation writes keep (a few hundred rows), not from the 100,000s of evaluation rows.
+  const from = countsRelations();
   const [counts, rates, due] = await Promise.all([
-    // One scan: the () grouping set gives the totals, (drug, route) the patients on a JAK by drug and route.
+    // Per (drug, route, date) first, so the evaluation date range counts dates some patient still has.
     db.query(
-      `SELECT drug, route, GROUPING(drug, route) AS level,
-              count(*) AS evaluated,
-              count(*) FILTER (WHERE on_jak) AS on_jak,
-              count(*) FILTER (WHERE on_jak AND latest_verdict = 'not-responded') AS not_responded,
-              count(*) FILTER (WHERE on_jak AND latest_verdict IN ('responded', 'not-responded')) AS assessable_latest,
-              count(*) FILTER (WHERE on_jak AND (labs_overdue > 0 OR labs_missing > 0)) AS overdue_patients,
-              coalesce(sum(labs_overdue + labs_missing) FILTER (WHERE on_jak), 0) AS overdue_requirements,
-              count(*) FILTER (WHERE on_jak AND labs_abnormal > 0) AS abnormal_patients,
-              coalesce(sum(labs_abnormal) FILTER (WHERE on_jak), 0) AS abnormal_results,
+      `WITH g AS (
+         SELECT drug, route, as_of, sum(evaluated) AS evaluated, sum(on_jak) AS on_jak, sum(not_responded) AS not_responded,
+                sum(assessable_latest) AS assessable_latest, sum(overdue_patients) AS overdue_patients,
+                sum(overdue_requirements) AS overdue_requirements, sum(abnormal_patients) AS abnormal_patients,
+                sum(abnormal_results) AS abnormal_results
+           FROM ${from.patients} e WHERE ${sourceWhere("e", source)}
+          GROUP BY drug, route, as_of HAVING sum(evaluated) <> 0)
+       SELECT drug, route, GROUPING(drug, route) AS level,
+              sum(evaluated) AS evaluated, sum(on_jak) AS on_jak, sum(not_responded) AS not_responded,
+              sum(assessable_latest) AS assessable_latest, sum(overdue_patients) AS overdue_patients,
+              coalesce(sum(overdue_requirements), 0) AS overdue_requirements, sum(abnormal_patients) AS abnormal_patients,
+              coalesce(sum(abnormal_results), 0) AS abnormal_results,
               min(as_of) AS min_as_of, max(as_of) AS max_as_of
-         FROM evaluations e WHERE ${sourceWhere("e", source)}
+         FROM g
         GROUP BY GROUPING SETS ((), (drug, route))`,
       sourceParams(source),
     ),
     db.query(
-      `SELECT drug, week, count(*) AS decided,
-              count(*) FILTER (WHERE easi_status IN ('met', 'not-met') AND easi_band IN ('EASI-75', 'EASI-90')) AS easi_num,
-              count(*) FILTER (WHERE easi_status IN ('met', 'not-met')) AS easi_den,
-              count(*) FILTER (WHERE easi_status IS NOT NULL AND easi_status NOT IN ('met', 'not-met')) AS easi_na,
-              count(*) FILTER (WHERE iga_status IS NOT NULL AND iga_baseline IS NOT NULL AND iga_value IS NOT NULL
-                                 AND iga_value <= 1 AND iga_baseline - iga_value >= 2) AS iga_num,
-              count(*) FILTER (WHERE iga_status IS NOT NULL AND iga_baseline IS NOT NULL AND iga_value IS NOT NULL) AS iga_den,
-              count(*) FILTER (WHERE iga_status IS NOT NULL AND (iga_baseline IS NULL OR iga_value IS NULL)) AS iga_na,
-              count(*) FILTER (WHERE itch_status = 'met') AS itch_num,
-              count(*) FILTER (WHERE itch_status IN ('met', 'not-met')) AS itch_den,
-              count(*) FILTER (WHERE itch_status IS NOT NULL AND itch_status NOT IN ('met', 'not-met')) AS itch_na,
-              count(*) FILTER (WHERE pain_status = 'met') AS pain_num,
-              count(*) FILTER (WHERE pain_status IN ('met', 'not-met')) AS pain_den,
-              count(*) FILTER (WHERE pain_status IS NOT NULL AND pain_status NOT IN ('met', 'not-met')) AS pain_na
-         FROM evaluation_checkpoints c
-        WHERE verdict = ANY($${n + 1}::text[]) AND NOT after_course_end AND ${sourceWhere("c", source)}
-        GROUP BY drug, week`,
-      [...sourceParams(source), DECIDED_VERDICTS],
+      `SELECT drug, week, sum(decided) AS decided,
+              sum(easi_num) AS easi_num, sum(easi_den) AS easi_den, sum(easi_na) AS easi_na,
+              sum(iga_num) AS iga_num, sum(iga_den) AS iga_den, sum(iga_na) AS iga_na,
+              sum(itch_num) AS itch_num, sum(itch_den) AS itch_den, sum(itch_na) AS itch_na,
+              sum(pain_num) AS pain_num, sum(pain_den) AS pain_den, sum(pain_na) AS pain_na
+         FROM ${from.checkpoints} c
+        WHERE ${sourceWhere("c", source)}
+        GROUP BY drug, week HAVING sum(decided) <> 0`,
+      sourceParams(source),
     ),
     dueSoonCount(db, source, today),
   ]);
@@ -403,26 +412,36 @@ export async function panelCharts(db: Queryable, options: { source: string | nul
 
 async function chartFigures(db: Queryable, source: string | null, today: string): Promise<PanelCharts> {
   const n = sourceParams(source).length;
+  // From the count deltas, as the summary.
+  const from = countsRelations();
   const [curves, labs] = await Promise.all([
     db.query(
-      `SELECT drug, week,
-              count(*) FILTER (WHERE verdict = 'responded') AS responded,
-              count(*) FILTER (WHERE verdict = 'not-responded') AS not_responded,
-              count(*) FILTER (WHERE verdict = 'not-assessable') AS not_assessable
-         FROM evaluation_checkpoints c
-        WHERE verdict = ANY($${n + 1}::text[]) AND NOT after_course_end AND ${sourceWhere("c", source)}
-        GROUP BY drug, week`,
-      [...sourceParams(source), DECIDED_VERDICTS],
+      `SELECT drug, week, sum(responded) AS responded, sum(not_responded) AS not_responded, sum(not_assessable) AS not_assessable
+         FROM ${from.checkpoints} c
+        WHERE ${sourceWhere("c", source)}
+        GROUP BY drug, week HAVING sum(decided) <> 0`,
+      sourceParams(source),
     ),
+    // Whole months from the deltas; the current month up to today from its few rows (the deltas cannot know today).
     db.query(
-      `SELECT substr(due_by, 1, 7) AS month,
-              count(*) FILTER (WHERE status = 'done') AS done,
-              count(*) FILTER (WHERE status = 'missing') AS missing,
-              count(*) FILTER (WHERE status = 'overdue') AS overdue
-         FROM evaluation_labs l
-        WHERE status IN ('done', 'missing', 'overdue') AND due_by >= $${n + 1} AND due_by <= $${n + 2} AND ${sourceWhere("l", source)}
-        GROUP BY 1 ORDER BY 1`,
-      [...sourceParams(source), monthsBackStart(today, LAB_COMPLETENESS_MONTHS), today],
+      `SELECT month, sum(done) AS done, sum(missing) AS missing, sum(overdue) AS overdue FROM (
+         SELECT month,
+                coalesce(sum(n) FILTER (WHERE status = 'done'), 0) AS done,
+                coalesce(sum(n) FILTER (WHERE status = 'missing'), 0) AS missing,
+                coalesce(sum(n) FILTER (WHERE status = 'overdue'), 0) AS overdue
+           FROM ${from.labs} l
+          WHERE month >= $${n + 1} AND month < $${n + 2} AND ${sourceWhere("l", source)}
+          GROUP BY month HAVING sum(n) <> 0
+         UNION ALL
+         SELECT substr(due_by, 1, 7),
+                count(*) FILTER (WHERE status = 'done'),
+                count(*) FILTER (WHERE status = 'missing'),
+                count(*) FILTER (WHERE status = 'overdue')
+           FROM evaluation_labs l
+          WHERE status IN ('done', 'missing', 'overdue') AND due_by >= $${n + 3} AND due_by <= $${n + 4} AND ${sourceWhere("l", source)}
+          GROUP BY 1) AS m
+        GROUP BY month ORDER BY month`,
+      [...sourceParams(source), monthsBackStart(today, LAB_COMPLETENESS_MONTHS).slice(0, 7), today.slice(0, 7), `${today.slice(0, 7)}-01`, today],
     ),
   ]);
   const byDrug = new Map<DrugId, ResponseCurvePoint[]>();

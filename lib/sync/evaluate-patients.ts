@@ -19,7 +19,7 @@ import type { Resource } from "@medplum/fhirtypes";
 import type pg from "pg";
 import { evaluatePatient, RULES_VERSION } from "../clinical";
 import type { CodeMapping } from "../clinical/types";
-import { writeEvaluations, type EvaluatedPatient } from "../db/evaluation-store";
+import { compactPanelCounts, writeEvaluations, type EvaluatedPatient } from "../db/evaluation-store";
 import { loadStoredPatientResources, parseStoredResources, type StoredPatientResources } from "../db/resource-store";
 import { clinicToday } from "../app/clinic-today";
 import { lineLogger } from "../app/log";
@@ -327,6 +327,14 @@ export async function evaluateDirtyPatients(pool: pg.Pool, sourceId: string, opt
     );
     if (uncleared === 0) break;
   }
+  if (done > 0) await compactPanelCounts(pool);
+  return done;
+}
+
+/** The run's count, once the panel's count deltas its writes added are folded (they would pile up run after run). */
+async function compactedAfter(pool: pg.Pool, run: Promise<number>): Promise<number> {
+  const done = await run;
+  if (done > 0) await compactPanelCounts(pool);
   return done;
 }
 
@@ -612,13 +620,13 @@ export async function evaluateAllPatients(pool: pg.Pool, sourceId: string | null
   }
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   const loops = loopsFor(total, s.batchSize, threads);
-  if (loops === 1) return runTasks(pool, [sources.map((source) => ({ source, after: null, upTo: null }))], s, options);
+  if (loops === 1) return compactedAfter(pool, runTasks(pool, [sources.map((source) => ({ source, after: null, upTo: null }))], s, options));
   const tasksPerThread: EvaluationTask[][] = Array.from({ length: loops }, () => []);
   for (const source of sources) {
     const ranges = await sourceRanges(pool, source, counts.get(source) ?? 0, loops);
     ranges.forEach((range, i) => tasksPerThread[i]!.push(range));
   }
-  return runTasks(pool, tasksPerThread, s, options);
+  return compactedAfter(pool, runTasks(pool, tasksPerThread, s, options));
 }
 
 /**
@@ -630,5 +638,5 @@ export async function evaluatePatientsById(pool: pg.Pool, sourceId: string, pati
   const ids = [...new Set(patientIds)].sort();
   const threads = options.loadResources === undefined ? evaluationThreads(options.threads) : 1;
   const loops = loopsFor(ids.length, s.batchSize, threads);
-  return runTasks(pool, splitIds(ids, loops).map((chunk) => [{ source: sourceId, ids: chunk }]), s, options);
+  return compactedAfter(pool, runTasks(pool, splitIds(ids, loops).map((chunk) => [{ source: sourceId, ids: chunk }]), s, options));
 }

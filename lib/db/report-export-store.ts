@@ -165,7 +165,7 @@ export interface ExportAuditDetail {
 }
 
 /** One export's audit row (lib/audit's writer and PHI guard); throws when it cannot be written. */
-export async function auditExport(pool: pg.Pool, entry: { actor: string; role: string; outcome: "success" | "failure"; detail: ExportAuditDetail; origin?: string | null }): Promise<void> {
+export async function auditExport(pool: pg.Pool, entry: { actor: string; role: string; outcome: "success" | "failure" | "refused"; detail: ExportAuditDetail; origin?: string | null }): Promise<void> {
   await recordAudit(pool, {
     actor: entry.actor,
     role: entry.role,
@@ -202,4 +202,10 @@ export async function readExportAudit(pool: pg.Pool, options: { page: number; pa
     page,
     pageSize,
   };
+}
+
+/** The roles administrators have assigned in the app to this practitioner ("Practitioner/<id>"), at any issuer. */
+export async function assignedRolesOf(pool: pg.Pool, practitioner: string): Promise<string[]> {
+  const { rows } = await pool.query<{ role: string }>("SELECT role FROM role_assignments WHERE practitioner = $1", [practitioner]);
+  return rows.map((r) => r.role);
 }

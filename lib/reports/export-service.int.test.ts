@@ -171,6 +171,26 @@ describe("report exports", () => {
     expect(await auditCount()).toBe(before + 2);
   });
 
+  it("refuses a queued export whose requester an administrator has since given a role that may not export", async () => {
+    const big = { ...env, REPORT_EXPORT_BACKGROUND_ROWS: "10" };
+    const request = input("csv");
+    const plan = await service.planExport(pool, request, big);
+    const id = await service.createBackgroundExport(pool, request, ACTOR, plan.rows, { baseUrl: "http://app.test" });
+    await pool.query("INSERT INTO role_assignments (issuer, practitioner, role, granted_by) VALUES ('http://ehr.test/fhir', $1, 'dermatologist', 'Practitioner/admin-1')", [ACTOR.actor]);
+    try {
+      const before = await auditCount();
+      const result = await service.runBackgroundExport(pool, id, { now: () => NOW, env: big });
+      expect(result).toMatchObject({ status: "failed", rowsWritten: 0 });
+      expect(result?.error).toMatch(/role was changed/);
+      expect(await service.exportDownload(pool, id, ACTOR)).toBeNull();
+      expect(await auditCount()).toBe(before + 1);
+      const { rows } = await pool.query<{ outcome: string }>("SELECT outcome FROM audit_events ORDER BY id DESC LIMIT 1");
+      expect(rows[0]!.outcome).toBe("refused");
+    } finally {
+      await pool.query("DELETE FROM role_assignments WHERE practitioner = $1", [ACTOR.actor]);
+    }
+  });
+
   it("writes XLSX, PDF and FHIR MeasureReport files", async () => {
     const xlsx = await bytesOf(service.streamExport(pool, input("xlsx"), ACTOR, { baseUrl: "http://app.test", now: () => NOW, env }).body);
     expect(xlsx.subarray(0, 2).toString("latin1")).toBe("PK");

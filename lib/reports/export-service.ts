@@ -12,6 +12,7 @@ import type pg from "pg";
 import { z } from "zod";
 import { logger } from "../app/log";
 import {
+  assignedRolesOf,
   auditExport,
   beginExport,
   createExport,
@@ -30,6 +31,7 @@ import { EXPORT_CONTENT_TYPES, EXPORT_FORMATS, exportFileName, writeExport, type
 import { MIN_SECRET_BYTES } from "./export/deidentify";
 import { DEFAULT_SUPPRESSION_K } from "./export/suppression";
 import { isMeasureId } from "./measures";
+import { REPORT_ROLES } from "./report-requests";
 
 type Env = Record<string, string | undefined>;
 
@@ -177,6 +179,19 @@ const storedInputSchema = z.object({
   }),
 });
 
+/**
+ * Why a queued export may no longer run (null when it may): the requester's role must be one that exports reports,
+ * and no role an administrator assigned in the app since (at any issuer, to fail closed) may take that away.
+ */
+export function backgroundExportRefusal(role: string, assignedRoles: readonly string[]): string | null {
+  const allowed = (r: string) => (REPORT_ROLES as readonly string[]).includes(r);
+  if (!allowed(role)) return "The role that asked for this export may not export reports.";
+  if (assignedRoles.length > 0 && !assignedRoles.some(allowed)) {
+    return "The requester's role was changed since this export was asked for; ask for it again with a role that may export reports.";
+  }
+  return null;
+}
+
 /** The worker's side: writes a queued export's file into its chunks, with progress; audited either way. */
 export async function runBackgroundExport(pool: pg.Pool, exportId: string, ctx: { now?: () => Date; env?: Env } = {}): Promise<ReportExportRow | null> {
   const row = await readExport(pool, exportId);
@@ -189,6 +204,13 @@ export async function runBackgroundExport(pool: pg.Pool, exportId: string, ctx: 
   const { baseUrl, origin, ...rest } = stored.data;
   const input = rest as unknown as ExportInput;
   const actor: ExportActor = { actor: row.actor, role: row.role, origin: origin ?? null };
+  // The job checks the role again: it may run long after the request, and an administrator may have changed it since.
+  const refusal = backgroundExportRefusal(row.role, await assignedRolesOf(pool, row.actor));
+  if (refusal !== null) {
+    await failExport(pool, exportId, refusal);
+    await auditExport(pool, { ...actor, outcome: "refused", detail: auditDetail(input, 0, "background", { exportId, error: refusal }) });
+    return readExport(pool, exportId);
+  }
   await beginExport(pool, exportId);
   const writer = exportChunkWriter(pool, exportId);
   let lastProgress = 0;

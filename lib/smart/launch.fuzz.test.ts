@@ -17,7 +17,7 @@ import type { LoadedSession, SessionStore } from "./session-store";
 const APP = "http://app.test";
 const SESSION_ID = "L".repeat(43);
 const STATE = "s".repeat(43);
-const RELAUNCH_REASONS = new Set(["missing-iss", "issuer-not-allowed", "discovery-failed", "no-session", "session-expired", "auth-denied", "auth-failed", "no-patient", "role-unavailable"]);
+const RELAUNCH_REASONS = new Set(["missing-iss", "issuer-not-allowed", "discovery-failed", "no-session", "session-expired", "auth-denied", "auth-failed", "no-patient", "role-unavailable", "code-replayed", "code-refused", "pkce-verifier-missing", "ehr-unavailable"]);
 
 /** A session store that records every write; the one launch session in it started state STATE. */
 function recordingStore(): { store: SessionStore; writes: string[] } {

@@ -89,8 +89,13 @@ function addDays(day: string, days: number): string {
   return d.toISOString().slice(0, 10);
 }
 
+/** mulberry32 seeded: the same sequence every run (also the load bench's request mix). */
+export function seededRandom(seed: number): () => number {
+  return prng(seed);
+}
+
 /** Worklist queries as a clinic lead makes them: mostly page 1 with a filter or two, some paging and sorting. */
-function worklistQueries(count: number, random: () => number, input: ServeInput, prescribers: string[]): string[] {
+export function worklistQueries(count: number, random: () => number, input: Pick<ServeInput, "today" | "source">, prescribers: string[]): string[] {
   const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
   const narrowings: Array<(p: URLSearchParams) => void> = [
     (p) => p.set("drug", pick(DRUGS)),
@@ -142,7 +147,8 @@ function worklistQueries(count: number, random: () => number, input: ServeInput,
   return queries;
 }
 
-function sourceQueries(count: number, random: () => number, source: string): string[] {
+/** `?source=` of the summary and charts: all sources (60%) or the one. */
+export function sourceQueries(count: number, random: () => number, source: string): string[] {
   return Array.from({ length: count }, () => (random() < 0.6 ? "" : new URLSearchParams({ source }).toString()));
 }
 

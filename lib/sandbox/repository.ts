@@ -1,8 +1,13 @@
 import {
   deepClone,
   evalFhirPath,
+  type FhirPathAtom,
+  getResourceTypes,
   getSearchParameter,
+  getSearchParameters,
+  indexSearchParameter,
   matchesSearchRequest,
+  parseFhirPath,
   type SearchRequest,
   type SortRule,
   type WithId,
@@ -22,6 +27,10 @@ export class SandboxRepository extends MemoryRepository {
   private readonly current = new Map<string, StoredResource>();
   /** patient id -> "Type/id" keys of resources in that patient's compartment. */
   private readonly compartments = new Map<string, Set<string>>();
+  /** The same by type (patient id -> type -> keys), so a search for one type skips the patient's other resources. */
+  private readonly compartmentsByType = new Map<string, Map<string, Set<string>>>();
+  /** type -> "Type/id" keys, in the order `current` holds them, so a search by type skips other types. */
+  private readonly byType = new Map<string, Set<string>>();
   /** "Type/id" -> lower-cased JSON, for a cheap necessary-condition test before FHIRPath matching. */
   private readonly searchText = new Map<string, string>();
   /** "Type/id" -> patient ids whose compartment holds it. */
@@ -29,6 +38,7 @@ export class SandboxRepository extends MemoryRepository {
 
   constructor() {
     loadFhirDefinitions();
+    narrowSearchParameterExpressions();
     super();
   }
 
@@ -61,6 +71,8 @@ export class SandboxRepository extends MemoryRepository {
     this.current.clear();
     this.searchText.clear();
     this.compartments.clear();
+    this.compartmentsByType.clear();
+    this.byType.clear();
     this.memberships.clear();
   }
 
@@ -88,14 +100,16 @@ export class SandboxRepository extends MemoryRepository {
 
   /** Current resources of one type (no copies: callers must not mutate). */
   *iterateType(resourceType: string): Iterable<StoredResource> {
-    const prefix = `${resourceType}/`;
-    for (const [key, resource] of this.current) if (key.startsWith(prefix)) yield resource;
+    for (const key of this.byType.get(resourceType) ?? []) {
+      const resource = this.current.get(key);
+      if (resource) yield resource;
+    }
   }
 
   /** Current resources of one type in one patient's compartment (no copies). */
   *iterateCompartment(patientId: string, resourceType?: string): Iterable<StoredResource> {
-    for (const key of this.compartments.get(patientId) ?? []) {
-      if (resourceType && !key.startsWith(`${resourceType}/`)) continue;
+    const keys = resourceType ? this.compartmentsByType.get(patientId)?.get(resourceType) : this.compartments.get(patientId);
+    for (const key of keys ?? []) {
       const resource = this.current.get(key);
       if (resource) yield resource;
     }
@@ -103,18 +117,20 @@ export class SandboxRepository extends MemoryRepository {
 
   resourceTypes(): string[] {
     const types = new Set<string>();
-    for (const key of this.current.keys()) types.add(key.slice(0, key.indexOf("/")));
+    for (const [type, keys] of this.byType) if (keys.size > 0) types.add(type);
     return [...types].sort();
   }
 
   /**
    * Search restricted (optionally) to one patient's compartment. Filters with Medplum's matcher,
-   * sorts on precomputed keys, and clones only the returned page.
+   * sorts on precomputed keys, and clones only the returned page; `serializedAtOnce`: the caller only serialises
+   * the Bundle and never mutates its resources (the FHIR API), so the stored resources go in uncloned.
    */
   async searchWithin<T extends Resource>(
     searchRequest: SearchRequest<T>,
     compartmentPatientId?: string,
     predicate?: (resource: Resource) => boolean,
+    options: { serializedAtOnce?: boolean } = {},
   ): Promise<Bundle<WithId<T>>> {
     const { resourceType } = searchRequest;
     const namedPatients = this.patientsNamedBy(searchRequest);
@@ -141,7 +157,7 @@ export class SandboxRepository extends MemoryRepository {
     const page = sorted.slice(offset, offset + count);
     const entries: BundleEntry[] = page.map((resource) => ({
       search: { mode: "match" },
-      resource: searchRequest.fields ? selectElements(resource, searchRequest.fields) : deepClone(resource),
+      resource: searchRequest.fields ? selectElements(resource, searchRequest.fields) : options.serializedAtOnce ? resource : deepClone(resource),
     }));
     if ((searchRequest.include || searchRequest.revInclude) && entries.length > 0) {
       await getExtraEntries(
@@ -186,24 +202,31 @@ export class SandboxRepository extends MemoryRepository {
     const key = `${resource.resourceType}/${resource.id}`;
     this.unindex(key);
     this.current.set(key, resource);
+    setOf(this.byType, resource.resourceType).add(key);
     this.searchText.set(key, JSON.stringify(resource).toLowerCase());
     const patients = this.computeCompartments(resource);
     if (patients.size === 0) return;
     this.memberships.set(key, patients);
     for (const patientId of patients) {
-      let members = this.compartments.get(patientId);
-      if (!members) {
-        members = new Set();
-        this.compartments.set(patientId, members);
+      setOf(this.compartments, patientId).add(key);
+      let byType = this.compartmentsByType.get(patientId);
+      if (!byType) {
+        byType = new Map();
+        this.compartmentsByType.set(patientId, byType);
       }
-      members.add(key);
+      setOf(byType, resource.resourceType).add(key);
     }
   }
 
   private unindex(key: string): void {
-    this.current.delete(key);
+    if (!this.current.delete(key)) return;
+    const resourceType = key.slice(0, key.indexOf("/"));
+    this.byType.get(resourceType)?.delete(key);
     this.searchText.delete(key);
-    for (const patientId of this.memberships.get(key) ?? []) this.compartments.get(patientId)?.delete(key);
+    for (const patientId of this.memberships.get(key) ?? []) {
+      this.compartments.get(patientId)?.delete(key);
+      this.compartmentsByType.get(patientId)?.get(resourceType)?.delete(key);
+    }
     this.memberships.delete(key);
   }
 
@@ -213,7 +236,7 @@ export class SandboxRepository extends MemoryRepository {
     for (const code of getPatientCompartmentParams().get(resource.resourceType) ?? []) {
       const expression = getSearchParameter(resource.resourceType, code)?.expression;
       if (!expression) continue;
-      for (const value of evalFhirPath(expression, resource)) {
+      for (const value of evalFhirPath(parsedExpression(expression), resource)) {
         const reference = (value as Reference | undefined)?.reference;
         if (typeof reference === "string" && reference.startsWith("Patient/")) {
           patients.add(reference.slice("Patient/".length));
@@ -222,6 +245,86 @@ export class SandboxRepository extends MemoryRepository {
     }
     return patients;
   }
+}
+
+function setOf<K>(map: Map<K, Set<string>>, key: K): Set<string> {
+  let set = map.get(key);
+  if (!set) {
+    set = new Set();
+    map.set(key, set);
+  }
+  return set;
+}
+
+const parsedExpressions = new Map<string, FhirPathAtom>();
+
+/** evalFhirPath parses a string expression on every call; the sandbox evaluates the same few per resource. */
+function parsedExpression(expression: string): FhirPathAtom {
+  let parsed = parsedExpressions.get(expression);
+  if (!parsed) {
+    parsed = parseFhirPath(expression);
+    parsedExpressions.set(expression, parsed);
+  }
+  return parsed;
+}
+
+let searchParametersNarrowed = false;
+
+/**
+ * The union branches of a FHIRPath expression ("A.x | B.y | ..."), each as text. A shared R4 search parameter
+ * (patient, code, date, ...) is one union over up to 32 resource types.
+ */
+export function unionBranches(expression: string): string[] {
+  const branches: string[] = [];
+  const walk = (atom: unknown): void => {
+    const node = atom as { operator?: unknown; left?: unknown; right?: unknown };
+    if (node.operator === "|" && node.left !== undefined && node.right !== undefined) {
+      walk(node.left);
+      walk(node.right);
+    } else branches.push(String(atom));
+  };
+  walk(parseFhirPath(expression).child);
+  return branches;
+}
+
+/**
+ * The expression of a shared search parameter as it applies to one resource type: the union branches rooted at
+ * another concrete resource type are left out (they evaluate to nothing on this type). Branches with any other root
+ * stay; undefined when nothing would change or nothing would be left.
+ */
+export function expressionForType(resourceType: string, expression: string, resourceTypes: ReadonlySet<string>): string | undefined {
+  const branches = unionBranches(expression);
+  const kept = branches.filter((branch) => {
+    const root = /^\(*\s*([A-Za-z]+)\b/.exec(branch)?.[1];
+    return !(root && resourceTypes.has(root) && root !== resourceType);
+  });
+  if (kept.length === 0 || kept.length === branches.length) return undefined;
+  return kept.join(" | ");
+}
+
+/**
+ * Medplum's matcher evaluates a search parameter's whole expression, so a `patient=` filter on an Observation
+ * evaluated 32 union branches (31 of them for other types), each probing the resource for a property named after
+ * a type: most of the sandbox's search time. Registers, once per process, each type's parameter with only its own
+ * branches (same values, same matches; measured in lib/bench/load.ts, checked over a cohort in repository.test.ts).
+ */
+export function narrowSearchParameterExpressions(): void {
+  if (searchParametersNarrowed) return;
+  const resourceTypes = new Set<string>(getResourceTypes());
+  for (const resourceType of resourceTypes) {
+    for (const param of Object.values(getSearchParameters(resourceType) ?? {})) {
+      if (!param.expression || (param.base?.length ?? 0) < 2) continue;
+      let narrowed: string | undefined;
+      try {
+        narrowed = expressionForType(resourceType, param.expression, resourceTypes);
+        if (narrowed) parseFhirPath(narrowed);
+      } catch {
+        narrowed = undefined;
+      }
+      if (narrowed) indexSearchParameter({ ...param, base: [resourceType as NonNullable<typeof param.base>[number]], expression: narrowed });
+    }
+  }
+  searchParametersNarrowed = true;
 }
 
 /** _elements: keep the listed top-level elements plus id and meta, tagged SUBSETTED as FHIR asks. */
@@ -291,7 +394,7 @@ function sortKey(resource: Resource, rule: SortRule): string {
   if (rule.code === "_id") return resource.id ?? "";
   const expression = getSearchParameter(resource.resourceType, rule.code)?.expression;
   if (!expression) return "";
-  const [first] = evalFhirPath(expression, resource);
+  const [first] = evalFhirPath(parsedExpression(expression), resource);
   return sortableString(first);
 }
 

@@ -196,7 +196,7 @@ export async function* ndjsonLines(file: string): AsyncGenerator<string> {
 
 /** Empties what an ingest writes, so every timed run starts from the same empty tables. */
 export async function resetIngestTables(pool: pg.Pool): Promise<void> {
-  await pool.query("TRUNCATE fhir_resources, patients, sync_issues, evaluations, evaluation_checkpoints, evaluation_labs, evaluation_flags");
+  await pool.query("TRUNCATE fhir_resources, patients, sync_issues, evaluations, evaluation_checkpoints, evaluation_labs, evaluation_flags, prepared_patients");
   stages.ingested = false;
   stages.evaluated = false;
 }

@@ -32,6 +32,8 @@ export interface MedicationEvent {
   /** Topical quantity in grams and the days it is meant to last (cream-quantity rule). */
   grams: number | null;
   supplyDays: number | null;
+  /** coveredUntilDay had the event no end (the first stage keeps it for an asOf before the end). */
+  openCoveredUntilDay: number;
 }
 
 export interface Course {
@@ -155,6 +157,7 @@ function gramsOf(quantity: unknown): number | null {
 
 /** Reads one medication resource into an event, or null (excluded, unrecognised or undated). */
 export function medicationEvent(r: Json, kind: MedicationKind, index: number, medications: ReadonlyMap<string, Json>, ctx: EvalContext): MedicationEvent | null {
+  ctx.gateDay = null;
   const ref = resourceRef(kind, r, `${kind}/#${index}`);
   const status = str(r.status);
   const resolved = resolveMedication(r, medications, ctx);
@@ -226,6 +229,7 @@ export function medicationEvent(r: Json, kind: MedicationKind, index: number, me
   }
   const startDay = dayNumber(start);
   if (startDay > ctx.asOfDay) return null; // after asOf: ignored
+  ctx.gateDay = startDay; // what follows exists only at an asOf on or after the start
   let end = endRaw ? calendarDate(endRaw) : null;
   if (endRaw && !end) note(ctx, ref, "invalid-date", `${kind} end "${endRaw}" is not a valid calendar date; the end is ignored.`);
   if (end && dayNumber(end) < startDay) {
@@ -233,13 +237,14 @@ export function medicationEvent(r: Json, kind: MedicationKind, index: number, me
     end = null;
   }
   if (end && dayNumber(end) > ctx.asOfDay) end = null; // not ended yet at asOf
-  let coveredUntilDay: number;
-  if (end) coveredUntilDay = dayNumber(end);
-  else if (status !== null && ONGOING_STATUSES.has(status)) coveredUntilDay = Number.POSITIVE_INFINITY;
+  // Coverage when the end does not count (none given, or after asOf): the first stage keeps both.
+  let openCoveredUntilDay: number;
+  if (status !== null && ONGOING_STATUSES.has(status)) openCoveredUntilDay = Number.POSITIVE_INFINITY;
   else if (supplyDays !== null) {
     const repeats = kind === "MedicationRequest" ? (num(rec(r.dispenseRequest)?.numberOfRepeatsAllowed) ?? 0) : 0;
-    coveredUntilDay = startDay + supplyDays * (1 + Math.max(0, repeats)) - 1;
-  } else coveredUntilDay = startDay;
+    openCoveredUntilDay = startDay + supplyDays * (1 + Math.max(0, repeats)) - 1;
+  } else openCoveredUntilDay = startDay;
+  const coveredUntilDay = end ? dayNumber(end) : openCoveredUntilDay;
 
   // Dose in mg: dosage doseQuantity, else the strength in the drug's name.
   let doseMg: number | null = null;
@@ -286,7 +291,7 @@ export function medicationEvent(r: Json, kind: MedicationKind, index: number, me
   }
   tallyMatch(ctx, kind, match.system, match.code, match.display, concept, match.how);
   return {
-    kind, resource: ref, therapyClass, drug, name: drug ?? name, route, start, startDay, end, coveredUntilDay, doseMg, grams, supplyDays,
+    kind, resource: ref, therapyClass, drug, name: drug ?? name, route, start, startDay, end, coveredUntilDay, doseMg, grams, supplyDays, openCoveredUntilDay,
   };
 }
 
@@ -345,31 +350,17 @@ function finishCourse(course: Course, switchDay: number | null): void {
   course.end = endDay === null ? null : fromDayNumber(endDay);
 }
 
-/** Prior and concurrent therapy episodes (non-JAK therapies and other JAKs), merged with the same gap rule. */
-export function buildTherapyHistory(events: readonly MedicationEvent[], courses: readonly Course[], procedures: readonly Json[], ctx: EvalContext, gapDays: number): TherapyEpisode[] {
-  const episodes: TherapyEpisode[] = [];
-  const open = new Map<string, { episode: TherapyEpisode; coveredUntilDay: number }>();
-  const others = events.filter((e) => e.drug === null).sort(compareEvents);
-  for (const e of others) {
-    const key = `${e.therapyClass}|${e.name}`;
-    const cur = open.get(key);
-    if (cur && e.startDay - cur.coveredUntilDay <= gapDays) {
-      cur.episode.resources.push(e.resource);
-      cur.coveredUntilDay = Math.max(cur.coveredUntilDay, e.coveredUntilDay);
-      cur.episode.end = Number.isFinite(cur.coveredUntilDay) ? fromDayNumber(Math.min(cur.coveredUntilDay, ctx.asOfDay)) : null;
-      continue;
-    }
-    const episode: TherapyEpisode = {
-      therapyClass: e.therapyClass,
-      name: e.name,
-      route: e.route,
-      start: e.start,
-      end: Number.isFinite(e.coveredUntilDay) ? fromDayNumber(Math.min(e.coveredUntilDay, ctx.asOfDay)) : null,
-      resources: [e.resource],
-    };
-    episodes.push(episode);
-    open.set(key, { episode, coveredUntilDay: e.coveredUntilDay });
-  }
+/** A phototherapy Procedure as read (any date: the history keeps those on or before asOf). */
+export interface PhototherapySession {
+  resource: string;
+  start: IsoDate;
+  startDay: number;
+  end: IsoDate | null;
+}
+
+/** Reads phototherapy Procedures (matches tallied, undated ones noted) for the therapy history. */
+export function readProcedures(procedures: readonly Json[], ctx: EvalContext): PhototherapySession[] {
+  const sessions: PhototherapySession[] = [];
   for (let i = 0; i < procedures.length; i++) {
     const p = procedures[i]!;
     const ref = resourceRef("Procedure", p, `Procedure/#${i}`);
@@ -384,15 +375,45 @@ export function buildTherapyHistory(events: readonly MedicationEvent[], courses:
       note(ctx, ref, "no-date", "Phototherapy Procedure has no valid performed date.");
       continue;
     }
-    if (dayNumber(start) > ctx.asOfDay) continue;
-    const end = calendarDate(str(period?.end));
+    sessions.push({ resource: ref, start, startDay: dayNumber(start), end: calendarDate(str(period?.end)) });
+  }
+  return sessions;
+}
+
+/** Prior and concurrent therapy episodes (non-JAK therapies and other JAKs), merged with the same gap rule. */
+export function buildTherapyHistory(events: readonly MedicationEvent[], courses: readonly Course[], sessions: readonly PhototherapySession[], asOfDay: number, gapDays: number): TherapyEpisode[] {
+  const episodes: TherapyEpisode[] = [];
+  const open = new Map<string, { episode: TherapyEpisode; coveredUntilDay: number }>();
+  const others = events.filter((e) => e.drug === null).sort(compareEvents);
+  for (const e of others) {
+    const key = `${e.therapyClass}|${e.name}`;
+    const cur = open.get(key);
+    if (cur && e.startDay - cur.coveredUntilDay <= gapDays) {
+      cur.episode.resources.push(e.resource);
+      cur.coveredUntilDay = Math.max(cur.coveredUntilDay, e.coveredUntilDay);
+      cur.episode.end = Number.isFinite(cur.coveredUntilDay) ? fromDayNumber(Math.min(cur.coveredUntilDay, asOfDay)) : null;
+      continue;
+    }
+    const episode: TherapyEpisode = {
+      therapyClass: e.therapyClass,
+      name: e.name,
+      route: e.route,
+      start: e.start,
+      end: Number.isFinite(e.coveredUntilDay) ? fromDayNumber(Math.min(e.coveredUntilDay, asOfDay)) : null,
+      resources: [e.resource],
+    };
+    episodes.push(episode);
+    open.set(key, { episode, coveredUntilDay: e.coveredUntilDay });
+  }
+  for (const session of sessions) {
+    const { resource: ref, start, startDay, end } = session;
+    if (startDay > asOfDay) continue;
     const key = "phototherapy";
     const cur = open.get(key);
-    const startDay = dayNumber(start);
     if (cur && startDay - cur.coveredUntilDay <= gapDays) {
       cur.episode.resources.push(ref);
       cur.coveredUntilDay = Math.max(cur.coveredUntilDay, end ? dayNumber(end) : startDay);
-      cur.episode.end = fromDayNumber(Math.min(cur.coveredUntilDay, ctx.asOfDay));
+      cur.episode.end = fromDayNumber(Math.min(cur.coveredUntilDay, asOfDay));
       continue;
     }
     const episode: TherapyEpisode = { therapyClass: "phototherapy", name: "phototherapy", route: "other", start, end: end ?? start, resources: [ref] };

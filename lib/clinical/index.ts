@@ -9,3 +9,5 @@ export { calendarDate, addDays, daysBetween } from "./dates";
 export { assessCriterion, easiBand } from "./response";
 export { toCsv, CSV_COLUMNS } from "./csv";
 export type * from "./types";
+export { preparePatient, evaluatePrepared, PREPARED_VERSION } from "./prepare";
+export type { PreparedPatient, PrepareOptions, EvaluatePreparedOptions } from "./prepare";

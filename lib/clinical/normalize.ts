@@ -21,7 +21,8 @@ export interface Measurement {
   /** final / amended / corrected: usable for baselines and checkpoints. Preliminary values are shown, not used. */
   valid: boolean;
   preliminary: boolean;
-  issued: string;
+  /** Orders same-day duplicates, which the first stage settles; not kept in a prepared input (prepare.ts). */
+  issued?: string;
   how: MatchHow;
   excludedReason?: string;
 }
@@ -148,6 +149,7 @@ export function normalizeObservations(observations: readonly Json[], ctx: EvalCo
   const labs: LabResult[] = [];
   for (let index = 0; index < observations.length; index++) {
     const obs = observations[index]!;
+    ctx.gateDay = null;
     const ref = resourceRef("Observation", obs, `Observation/#${index}`);
     const status = str(obs.status);
     const match = matchConcept(obs.code, ctx.mappings, "observation");
@@ -176,6 +178,7 @@ export function normalizeObservations(observations: readonly Json[], ctx: EvalCo
     }
     const day = dayNumber(date);
     if (day > ctx.asOfDay) continue; // data dated after asOf is ignored (clinical-reference 4)
+    ctx.gateDay = day; // what follows exists only at an asOf on or after this day
     const valid = VALID_STATUSES.has(status);
     const issued = str(obs.issued) ?? raw ?? date;
 
@@ -225,7 +228,9 @@ export function normalizeObservations(observations: readonly Json[], ctx: EvalCo
       }
     }
   }
-  return { measurements: dedupeSameDay(measurements, ctx), labs };
+  const deduped = dedupeSameDay(measurements, ctx);
+  ctx.gateDay = null;
+  return { measurements: deduped, labs };
 }
 
 function hasAnyValue(j: Json): boolean {
@@ -328,9 +333,10 @@ function dedupeSameDay(measurements: Measurement[], ctx: EvalContext): Measureme
       byKey.set(key, m);
       continue;
     }
-    const newer = m.issued >= kept.issued ? m : kept;
+    const newer = (m.issued ?? "") >= (kept.issued ?? "") ? m : kept;
     const older = newer === m ? kept : m;
     older.excludedReason = "superseded-same-day";
+    ctx.gateDay = older.day;
     note(ctx, older.resource, "superseded-same-day", `Another ${m.measure} value on ${m.date} (${newer.resource}) was issued later and is used instead.`);
     byKey.set(key, newer);
   }

@@ -1,7 +1,7 @@
 /**
  * Writes evaluation rows for a batch of synced patients in one round of set-based statements: delete + insert
- * of their checkpoint, lab, flag and report-case rows, the patients' display fields and dirty flag, and last an upsert of
- * the `evaluations` rows. Rows travel as one JSON document per table (jsonb_to_recordset), so a batch of 500
+ * of their checkpoint, lab, flag and report-case rows, the patients' display fields and dirty flag, the prepared inputs
+ * of those evaluated from their resources (prepared_patients), and last an upsert of the `evaluations` rows. Rows travel as one JSON document per table (jsonb_to_recordset), so a batch of 500
  * patients is a handful of statements whatever its size. The caller owns the transaction. A patient whose rows
  * are the stored ones but for the evaluation date (content_hash; most patients on a nightly run) keeps them: only
  * its as_of and evaluated_at move.
@@ -24,6 +24,18 @@ export interface EvaluatedPatient {
    * The patient stays dirty when the column has moved since: a change that arrived meanwhile is not lost.
    */
   dataChangedAt: Date | null;
+  /** The patient's prepared input to store (prepared_patients), when it was evaluated from resources read here. */
+  prepared?: PreparedRow;
+}
+
+/** A prepared_patients row (lib/sync/evaluate-patients.ts reads and makes them). */
+export interface PreparedRow {
+  /** patients.data_version read with the resources it was prepared from (bigint as text). */
+  dataVersion: string;
+  mappingsHash: string;
+  version: number;
+  /** Compact JSON. */
+  body: string;
 }
 
 export interface WriteResult {
@@ -181,6 +193,14 @@ const UPDATE_PATIENTS = `
   WHERE p.source = $1 AND p.id = r."patientId"
   RETURNING (p.dirty = false) AS cleared`;
 
+// A stamp never goes back: a slower writer holding an older preparation does not replace a newer one.
+const UPSERT_PREPARED = `INSERT INTO prepared_patients AS pp (source, patient_id, data_version, mappings_hash, prepared_version, body)
+  SELECT $1, r.patient_id, r.data_version, r.mappings_hash, r.prepared_version, r.body
+  FROM unnest($2::text[], $3::bigint[], $4::text[], $5::int[], $6::text[]) AS r(patient_id, data_version, mappings_hash, prepared_version, body)
+  ON CONFLICT (source, patient_id) DO UPDATE SET data_version = EXCLUDED.data_version, mappings_hash = EXCLUDED.mappings_hash,
+    prepared_version = EXCLUDED.prepared_version, body = EXCLUDED.body
+  WHERE pp.data_version <= EXCLUDED.data_version`;
+
 /**
  * Locks the batch's patients rows in id order. Every writer of a patient's evaluation holds its patients row
  * first, so two evaluators (or an evaluator and an ingest) never take evaluation rows in opposite orders.
@@ -286,6 +306,18 @@ export async function writeEvaluations(client: pg.ClientBase, source: string, ba
     dataChangedAt: p.dataChangedAt ? p.dataChangedAt.toISOString() : null,
   }));
   const updated = await client.query<{ cleared: boolean }>(UPDATE_PATIENTS, [source, JSON.stringify(patients)]);
+
+  const prepared = sorted.filter((p): p is EvaluatedPatient & { prepared: PreparedRow } => p.prepared !== undefined);
+  if (prepared.length > 0) {
+    await client.query(UPSERT_PREPARED, [
+      source,
+      prepared.map((p) => p.rows.evaluation.patientId),
+      prepared.map((p) => p.prepared.dataVersion),
+      prepared.map((p) => p.prepared.mappingsHash),
+      prepared.map((p) => p.prepared.version),
+      prepared.map((p) => p.prepared.body),
+    ]);
+  }
 
   // Last, so the stamp lock is held only for these statements and the caller's commit.
   await client.query(EVALUATION_STAMP_LOCK);

@@ -152,13 +152,18 @@ const MOVED_DELETE_SQL = `WITH d AS (
 /**
  * Marks changed patients dirty and mirrors the display fields of Patient resources that changed, in one statement
  * in patient id order at the end of an ingest call: concurrent file transactions then lock patients rows briefly
- * and in the same order (no deadlock). A display field the incoming Patient lacks keeps its stored value.
+ * and in the same order (no deadlock). A display field the incoming Patient lacks keeps its stored value. Every
+ * change (resources stored, moved or deleted, a referenced Medication changed: all come here) gives the patient a
+ * new data_version from the column's sequence, in the same transaction as the change: a stamp that never repeats,
+ * unlike data_changed_at (two ingest transactions can share a millisecond). A prepared input (prepared_patients) is
+ * used only while it carries the current stamp.
  */
 const PATIENTS_SQL = `INSERT INTO patients AS p (source, id, display_name, birth_date, sex, dirty, data_changed_at, updated_at)
   SELECT $1, d.id, d.display_name, d.birth_date, d.sex, true, now(), now()
   FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS d(id, display_name, birth_date, sex)
   ORDER BY d.id
   ON CONFLICT (source, id) DO UPDATE SET dirty = true, data_changed_at = now(), updated_at = now(),
+    data_version = nextval(pg_get_serial_sequence('patients', 'data_version')),
     display_name = coalesce(EXCLUDED.display_name, p.display_name), birth_date = coalesce(EXCLUDED.birth_date, p.birth_date),
     sex = coalesce(EXCLUDED.sex, p.sex)`;
 
@@ -736,6 +741,12 @@ export async function sourceIsEmpty(client: pg.PoolClient | pg.Pool, source: str
 export interface StoredPatientResources {
   /** JSON array of the patient's own resources ("[]" when none). */
   json: string;
+  /**
+   * patients.data_version read in the same statement (snapshot) as the resources, as text; absent when the patient
+   * has no stored resource or no patients row. Medications are read after it: a change to one in between only
+   * makes the stamp older than the data, so a preparation stamped with it is redone, never kept stale.
+   */
+  dataVersion?: string;
   /** Medications (patient_id "") referenced by the patient's medication resources. */
   medications: Resource[];
 }
@@ -756,9 +767,10 @@ export async function loadStoredPatientResources(pool: pg.Pool, source: string, 
   if (patientIds.length === 0) return byPatient;
   // One JSON array per patient: a row per patient instead of per resource (a third of the time). The medication
   // references are read here so the arrays need no parsing until each patient is evaluated.
-  const { rows } = await pool.query<{ patient_id: string; resources: string; medication_refs: string[] | null }>(
+  const { rows } = await pool.query<{ patient_id: string; resources: string; medication_refs: string[] | null; data_version: string | null }>(
     `SELECT patient_id, '[' || string_agg(resource::text, ',' ORDER BY resource_type, id) || ']' AS resources,
-            array_agg(resource->'medicationReference'->>'reference') FILTER (WHERE resource_type = ANY($3::text[])) AS medication_refs
+            array_agg(resource->'medicationReference'->>'reference') FILTER (WHERE resource_type = ANY($3::text[])) AS medication_refs,
+            (SELECT p.data_version::text FROM patients p WHERE p.source = $1 AND p.id = fhir_resources.patient_id) AS data_version
        FROM fhir_resources
       WHERE source = $1 AND patient_id = ANY($2::text[]) AND NOT deleted
       GROUP BY patient_id`,
@@ -766,7 +778,7 @@ export async function loadStoredPatientResources(pool: pg.Pool, source: string, 
   );
   const medicationUsers = new Map<string, Set<string>>();
   for (const row of rows) {
-    byPatient.set(row.patient_id, { json: row.resources, medications: [] });
+    byPatient.set(row.patient_id, row.data_version === null ? { json: row.resources, medications: [] } : { json: row.resources, dataVersion: row.data_version, medications: [] });
     for (const reference of row.medication_refs ?? []) {
       const medicationId = medicationIdFromReference(reference);
       if (!medicationId) continue;

@@ -9,7 +9,15 @@
  * one core busy parsing JSON and running the engine, so loop 0 runs here and the others in worker threads
  * (evaluate-worker.ts, each with its own small pg pool) on the other cores. Threads load TypeScript through tsx
  * like the process; threads that cannot start leave their share to the loop here.
+ *
+ * Prepared inputs: each patient evaluated from its raw resources also gets its prepared input stored
+ * (prepared_patients: lib/clinical/prepare.ts's first stage, which does not depend on the date, and the row facts of
+ * evaluation-row.ts), stamped with the patients.data_version read with the resources, the hash of the code mappings
+ * and PREPARED_VERSION. A batch's page of patients reads, in the same statement, the prepared input of each patient
+ * that is not dirty and whose stamp, hash and version are current; only the others' resources are read and parsed.
+ * The nightly run, where nobody's data changed, then evaluates everyone from prepared inputs.
  */
+import { createHash } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -17,13 +25,14 @@ import { setFlagsFromString } from "node:v8";
 import { Worker } from "node:worker_threads";
 import type { Resource } from "@medplum/fhirtypes";
 import type pg from "pg";
-import { evaluatePatient, RULES_VERSION } from "../clinical";
+import { evaluatePrepared, preparePatient, PREPARED_VERSION, RULES_VERSION, type PreparedPatient } from "../clinical";
+import { preparedJakResources } from "../clinical/prepare";
 import type { CodeMapping } from "../clinical/types";
 import { compactPanelCounts, writeEvaluations, type EvaluatedPatient } from "../db/evaluation-store";
 import { loadStoredPatientResources, parseStoredResources, type StoredPatientResources } from "../db/resource-store";
 import { clinicToday } from "../app/clinic-today";
 import { lineLogger } from "../app/log";
-import { evaluationRows, findPatient } from "./evaluation-row";
+import { evaluationRows, findPatient, patientRowFacts, type PatientRowFacts } from "./evaluation-row";
 
 export type LoadResources = (pool: pg.Pool, source: string, patientIds: string[]) => Promise<Map<string, Resource[]>>;
 
@@ -64,6 +73,12 @@ export interface EvaluatePatientsOptions {
   threads?: number;
   /** Where threads that cannot start (their share then runs in this thread's loop) are logged; default the process logger (warn). */
   log?: (line: string) => void;
+  /**
+   * Evaluate patients from their stored prepared inputs where current (default true). false: every patient from its
+   * raw resources, as after a PREPARED_VERSION bump (the prepared inputs are written again either way). Always false
+   * with a `loadResources`.
+   */
+  reusePrepared?: boolean;
 }
 
 const DEFAULT_BATCH = 500;
@@ -86,6 +101,14 @@ const THREAD_POOL_SIZE = 2;
 interface PatientRef {
   id: string;
   dataChangedAt: Date | null;
+  /** The patient's current prepared input (stored JSON), read with the page; null: read its resources. */
+  prepared: string | null;
+}
+
+/** A prepared_patients body: the engine's prepared input and the row facts. */
+interface StoredPrepared {
+  e: PreparedPatient;
+  r: PatientRowFacts;
 }
 
 /** Read resources: unparsed from the default loader (parsed one patient at a time), parsed from a LoadResources. */
@@ -103,6 +126,15 @@ export interface LoopSettings {
   asOf: string;
   batchSize: number;
   codeMappings: CodeMapping[];
+  /** Hash of the rules version and code mappings the prepared inputs are made with (mappingsHash()). */
+  mappingsHash: string;
+  /** Read current prepared inputs (EvaluatePatientsOptions.reusePrepared). */
+  reusePrepared: boolean;
+}
+
+/** The stamp of what a prepared input depends on besides the patient's data: the rules version and the code mappings. */
+export function mappingsHash(codeMappings: readonly CodeMapping[]): string {
+  return createHash("sha1").update(JSON.stringify([RULES_VERSION, codeMappings])).digest("base64url");
 }
 
 interface Settings extends LoopSettings {
@@ -120,21 +152,40 @@ async function settings(pool: pg.Pool, options: EvaluatePatientsOptions): Promis
     "SELECT system, code, concept, display FROM code_mappings ORDER BY id",
   );
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH));
+  const codeMappings = rows.map((r) => (r.display === null ? { system: r.system, code: r.code, concept: r.concept } : { ...r, display: r.display }));
   return {
     asOf: options.asOf ?? clinicToday(),
     batchSize,
-    codeMappings: rows.map((r) => (r.display === null ? { system: r.system, code: r.code, concept: r.concept } : { ...r, display: r.display })),
+    codeMappings,
+    mappingsHash: mappingsHash(codeMappings),
+    reusePrepared: options.loadResources === undefined && options.reusePrepared !== false,
     load: options.loadResources ?? loadStoredPatientResources,
   };
 }
 
+/** The panel asks for no details, and for the facts the report cases need. */
+const PANEL_EVALUATION = { details: false, facts: true } as const;
+
 function evaluateBatch(batch: Batch, s: LoopSettings): EvaluatedPatient[] {
-  return batch.patients.map(({ id, dataChangedAt }) => {
+  return batch.patients.map(({ id, dataChangedAt, prepared }) => {
+    const context = { source: batch.source, asOf: s.asOf, rulesVersion: RULES_VERSION };
+    if (prepared !== null) {
+      const stored = JSON.parse(prepared) as StoredPrepared;
+      const evaluation = evaluatePrepared(stored.e, { asOf: s.asOf, ...PANEL_EVALUATION });
+      return { rows: evaluationRows(evaluation, { ...context, facts: stored.r }), dataChangedAt };
+    }
     const read = batch.resources.get(id);
     const resources = read === undefined ? [] : Array.isArray(read) ? read : parseStoredResources(read);
-    const evaluation = evaluatePatient(resources, { asOf: s.asOf, patientId: id, codeMappings: s.codeMappings, details: false, facts: true });
-    const rows = evaluationRows(evaluation, { source: batch.source, asOf: s.asOf, rulesVersion: RULES_VERSION, patient: findPatient(resources, id), resources });
-    return { rows, dataChangedAt };
+    const input = preparePatient(resources, { patientId: id, codeMappings: s.codeMappings, details: false });
+    const evaluation = evaluatePrepared(input, { asOf: s.asOf, ...PANEL_EVALUATION });
+    const facts = patientRowFacts(findPatient(resources, id), resources, preparedJakResources(input));
+    const evaluated: EvaluatedPatient = { rows: evaluationRows(evaluation, { ...context, facts }), dataChangedAt };
+    // Stored only when stamped (read with its resources from the database) and whole (no engine error to redo).
+    const dataVersion = read !== undefined && !Array.isArray(read) ? read.dataVersion : undefined;
+    if (dataVersion !== undefined && input.err === undefined) {
+      evaluated.prepared = { dataVersion, mappingsHash: s.mappingsHash, version: PREPARED_VERSION, body: JSON.stringify({ e: input, r: facts } satisfies StoredPrepared) };
+    }
+    return evaluated;
   });
 }
 
@@ -199,16 +250,36 @@ async function readAhead<B>(next: () => Promise<B | null>, handle: (batch: B) =>
   }
 }
 
-async function readRefs(pool: pg.Pool, source: string, ids: string[]): Promise<PatientRef[]> {
-  const { rows } = await pool.query<{ id: string; data_changed_at: Date | null }>(
-    "SELECT id, data_changed_at FROM patients WHERE source = $1 AND id = ANY($2::text[]) ORDER BY id",
-    [source, ids],
-  );
-  return rows.map((r) => ({ id: r.id, dataChangedAt: r.data_changed_at }));
+interface RefRow {
+  id: string;
+  data_changed_at: Date | null;
+  prepared: string | null;
 }
 
-const RANGE_PAGE = "SELECT id, data_changed_at FROM patients WHERE source = $1 AND id > $2 ORDER BY id LIMIT $3";
-const BOUNDED_RANGE_PAGE = "SELECT id, data_changed_at FROM patients WHERE source = $1 AND id > $2 AND id <= $4 ORDER BY id LIMIT $3";
+// A page of patients with, in the same statement, the prepared input of each that is current: not dirty (a change
+// not yet evaluated), the stamp of its data, the mappings hash ($3) and PREPARED_VERSION ($4; null when prepared
+// inputs are not to be read). The page is cut first, then each of its patients probes the primary key once: a join
+// could scan the whole table for every page (as the planner does before prepared_patients has statistics).
+const pageSql = (where: string, limit: string) => `SELECT p.id, p.data_changed_at,
+    CASE WHEN NOT p.dirty THEN (SELECT pp.body FROM prepared_patients pp WHERE pp.source = p.source AND pp.patient_id = p.id
+      AND pp.data_version = p.data_version AND pp.mappings_hash = $3 AND pp.prepared_version = $4::int) END AS prepared
+  FROM (SELECT source, id, data_changed_at, data_version, dirty FROM patients WHERE ${where} ORDER BY id ${limit}) AS p ORDER BY p.id`;
+const IDS_PAGE = pageSql("source = $1 AND id = ANY($2::text[])", "");
+const RANGE_PAGE = pageSql("source = $1 AND id > $2", "LIMIT $5");
+const BOUNDED_RANGE_PAGE = pageSql("source = $1 AND id > $2 AND id <= $6", "LIMIT $5");
+
+function refsOf(rows: readonly RefRow[]): PatientRef[] {
+  return rows.map((r) => ({ id: r.id, dataChangedAt: r.data_changed_at, prepared: r.prepared }));
+}
+
+function preparedParams(s: LoopSettings): [string, number | null] {
+  return [s.mappingsHash, s.reusePrepared ? PREPARED_VERSION : null];
+}
+
+async function readRefs(pool: pg.Pool, source: string, ids: string[], s: LoopSettings): Promise<PatientRef[]> {
+  const { rows } = await pool.query<RefRow>(IDS_PAGE, [source, ids, ...preparedParams(s)]);
+  return refsOf(rows);
+}
 
 /**
  * One loop: evaluates a task's patients batch by batch (keyset pages of a range, or chunks of an id list; ids
@@ -224,7 +295,8 @@ export async function runEvaluationTask(
   const load = s.load ?? loadStoredPatientResources;
   const { source } = task;
   const read = async (patients: PatientRef[], started: number): Promise<Batch> => {
-    const resources = await load(pool, source, patients.map((p) => p.id));
+    const unprepared = patients.filter((p) => p.prepared === null).map((p) => p.id);
+    const resources = unprepared.length > 0 ? await load(pool, source, unprepared) : new Map<string, Resource[]>();
     return { source, patients, resources, readMs: performance.now() - started };
   };
   let next: () => Promise<Batch | null>;
@@ -235,7 +307,7 @@ export async function runEvaluationTask(
         const started = performance.now();
         const chunk = task.ids.slice(offset, offset + s.batchSize);
         offset += chunk.length;
-        const patients = await readRefs(pool, source, chunk);
+        const patients = await readRefs(pool, source, chunk, s);
         if (patients.length > 0) return read(patients, started);
       }
       return null;
@@ -244,13 +316,13 @@ export async function runEvaluationTask(
     let after = task.after ?? "";
     next = async () => {
       const started = performance.now();
-      const { rows } = await pool.query<{ id: string; data_changed_at: Date | null }>(
+      const { rows } = await pool.query<RefRow>(
         task.upTo === null ? RANGE_PAGE : BOUNDED_RANGE_PAGE,
-        task.upTo === null ? [source, after, s.batchSize] : [source, after, s.batchSize, task.upTo],
+        task.upTo === null ? [source, after, ...preparedParams(s), s.batchSize] : [source, after, ...preparedParams(s), s.batchSize, task.upTo],
       );
       if (rows.length === 0) return null;
       after = rows[rows.length - 1]!.id;
-      return read(rows.map((r) => ({ id: r.id, dataChangedAt: r.data_changed_at })), started);
+      return read(refsOf(rows), started);
     };
   }
   let done = 0;
@@ -296,7 +368,8 @@ export async function evaluateDirtyPatients(pool: pg.Pool, sourceId: string, opt
         client.release();
         return null;
       }
-      const patients = rows.map((r) => ({ id: r.id, dataChangedAt: r.data_changed_at }));
+      // Dirty: their data changed since they were prepared, so always from their resources.
+      const patients = rows.map((r) => ({ id: r.id, dataChangedAt: r.data_changed_at, prepared: null }));
       const resources = await s.load(pool, sourceId, patients.map((p) => p.id));
       return { source: sourceId, patients, resources, client, readMs: 0 };
     } catch (error) {
@@ -560,7 +633,7 @@ async function runTasks(pool: pg.Pool, tasksPerLoop: EvaluationTask[][], s: Sett
       const connection = threadConnection(pool.options);
       if (typeof connection === "string") cannotStart(connection);
       else {
-        const settings: LoopSettings = { asOf: s.asOf, batchSize: s.batchSize, codeMappings: s.codeMappings };
+        const settings: LoopSettings = { asOf: s.asOf, batchSize: s.batchSize, codeMappings: s.codeMappings, mappingsHash: s.mappingsHash, reusePrepared: s.reusePrepared };
         try {
           threads = threaded.map((_, i) => startThread({ loop: i + 1, connection, poolSize: THREAD_POOL_SIZE, settings }, onBatch));
           // A thread failing before every thread is ready is a start failure (handled below), not the run's.

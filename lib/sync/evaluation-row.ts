@@ -112,15 +112,32 @@ export interface EvaluationRows {
   reportNotes: ReportNoteRow[];
 }
 
-export interface EvaluationRowContext {
+/**
+ * What the rows read from a patient's resources besides the engine's output, kept with its prepared input
+ * (lib/clinical/prepare.ts) so a re-evaluation from the prepared input needs no resources: the display fields of
+ * its Patient and the prescriber of each AD JAK medication resource a course can start at.
+ */
+export interface PatientRowFacts {
+  patientName: string | null;
+  birthDate: string | null;
+  sex: string | null;
+  /** [resource ("Type/id"), prescriber] for the resources that have one. */
+  prescribers: Array<[string, string]>;
+}
+
+export type EvaluationRowContext = {
   source: string;
   /** YYYY-MM-DD the evaluation was made for. */
   asOf: string;
   rulesVersion: string;
-  patient: Patient | null;
-  /** The patient's resources as evaluated (the prescriber is read from the course's start resource). */
-  resources: readonly Resource[];
-}
+} & (
+  | {
+      patient: Patient | null;
+      /** The patient's resources as evaluated (the prescriber is read from the course's start resource). */
+      resources: readonly Resource[];
+    }
+  | { facts: PatientRowFacts }
+);
 
 const DECIDED: ReadonlySet<CheckpointVerdict> = new Set(["responded", "not-responded", "not-assessable"]);
 const SEVERITY_RANK: Record<Severity, number> = { critical: 3, warning: 2, info: 1 };
@@ -251,7 +268,11 @@ function prescriberOf(course: CourseEvaluation, resources: readonly Resource[]):
   if (slash <= 0) return null;
   const type = course.startSource.slice(0, slash);
   const id = course.startSource.slice(slash + 1);
-  const start = resources.find((r) => r.resourceType === type && r.id === id);
+  return prescriberOfStart(resources.find((r) => r.resourceType === type && r.id === id));
+}
+
+/** The prescriber a course's start resource names. */
+function prescriberOfStart(start: Resource | undefined): string | null {
   if (!start) return null;
   if (start.resourceType === "MedicationRequest") return prescriberText(start.requester, start.contained);
   if (start.resourceType === "MedicationStatement") return prescriberText(start.informationSource, start.contained);
@@ -296,6 +317,29 @@ function checkpointRow(source: string, patientId: string, courseIndex: number, c
     painStatus: pain?.status ?? null,
     painBaseline: pain?.baseline ?? null,
     painValue: pain?.value ?? null,
+  };
+}
+
+/** The row facts of a patient's resources; `courseStarts` = every resource a course can start at (preparedJakResources). */
+export function patientRowFacts(patient: Patient | null, resources: readonly Resource[], courseStarts: readonly string[]): PatientRowFacts {
+  // prescriberOf's lookup (the first resource of that type and id), indexed once: a patient can have hundreds of orders.
+  const starts = new Map<string, Resource>();
+  for (const r of resources) {
+    if ((r.resourceType !== "MedicationRequest" && r.resourceType !== "MedicationStatement") || typeof r.id !== "string") continue;
+    const key = `${r.resourceType}/${r.id}`;
+    if (!starts.has(key)) starts.set(key, r);
+  }
+  const prescribers: Array<[string, string]> = [];
+  for (const startSource of new Set(courseStarts)) {
+    const prescriber = startSource.indexOf("/") > 0 ? prescriberOfStart(starts.get(startSource)) : null;
+    if (prescriber !== null) prescribers.push([startSource, prescriber]);
+  }
+  return {
+    patientName: displayName(patient),
+    // Text columns: a birth date or gender of another JSON type from the EHR is stored as unknown.
+    birthDate: typeof patient?.birthDate === "string" ? patient.birthDate : null,
+    sex: typeof patient?.gender === "string" ? patient.gender : null,
+    prescribers,
   };
 }
 
@@ -352,8 +396,16 @@ export function evaluationRows(evaluation: PatientEvaluation, context: Evaluatio
   const onJak = latest !== null && ongoingAt(latest, asOf);
   const checkpoint = latest ? latestDecidedCheckpoint(latest) : null;
   const due = latest && onJak ? nextDue(latest, asOf) : null;
-  const patient = context.patient;
-  const prescribers = coursePrescribers(evaluation, context.resources);
+  let display: Omit<PatientRowFacts, "prescribers">;
+  let prescribers: Array<string | null>;
+  if ("facts" in context) {
+    display = context.facts;
+    const byResource = new Map(context.facts.prescribers);
+    prescribers = courses.map((course) => byResource.get(course.startSource) ?? null);
+  } else {
+    display = patientRowFacts(context.patient, [], []);
+    prescribers = coursePrescribers(evaluation, context.resources);
+  }
   const report = reportCaseRows(reportPatient(source, asOf, evaluation, prescribers));
   // The facts feed the report cases; the stored result stays the engine's output contract.
   const { facts: _facts, ...result } = evaluation;
@@ -364,10 +416,9 @@ export function evaluationRows(evaluation: PatientEvaluation, context: Evaluatio
       patientId,
       asOf,
       rulesVersion: context.rulesVersion,
-      patientName: displayName(patient),
-      // Text columns: a birth date or gender of another JSON type from the EHR is stored as unknown.
-      birthDate: typeof patient?.birthDate === "string" ? patient.birthDate : null,
-      sex: typeof patient?.gender === "string" ? patient.gender : null,
+      patientName: display.patientName,
+      birthDate: display.birthDate,
+      sex: display.sex,
       onJak,
       courseCount: courses.length,
       courseIndex,

@@ -40,8 +40,9 @@ test("a dermatologist records an itch score and the itch trend gains one point",
   expect(view.access.canWriteObservations).toBe(true);
   const date = freeDay(view);
   const itchPoints = page.getByTestId("trend-itch").getByTestId("chart-point");
-  const before = await itchPoints.count();
-  expect(before).toBe((view.evaluation.trends?.itch?.points ?? []).filter((p) => !p.excluded).length);
+  // The chart draws after hydration: wait for its points rather than count whatever is there yet.
+  const before = (view.evaluation.trends?.itch?.points ?? []).filter((p) => !p.excluded).length;
+  await expect(itchPoints).toHaveCount(before);
 
   await panel.getByLabel("Date of the scores").fill(date);
   const itchForm = panel.getByRole("form", { name: "Record itch score" });

@@ -23,7 +23,7 @@ export interface AdminActor {
 
 export interface ChangeContext {
   actor: AdminActor;
-  /** The client address (clientAddress), recorded as the audit row's origin. */
+  /** The client address (auditOrigin), recorded as the audit row's origin. */
   origin: string | null;
 }
 

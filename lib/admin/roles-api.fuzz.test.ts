@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { validate } from "../panel/panel-requests";
 import { APP_ROLES } from "../smart/roles";
 import { anyFieldValue, anyJson, fuzzParameters, hostileString } from "../testing/arbitraries";
-import { clientAddress } from "./client-address";
+import { auditOrigin } from "../audit/audit";
 import { grantSchema, listQuerySchema, revokeSchema } from "./roles-api";
 
 const issuer = fc.oneof(
@@ -83,7 +83,7 @@ describe("admin roles input under fuzzed input", () => {
         } catch {
           fc.pre(false); // a header value fetch itself refuses never arrives
         }
-        const address = clientAddress(new Request("http://app.test/api/admin/roles", { headers }));
+        const address = auditOrigin(new Request("http://app.test/api/admin/roles", { headers }));
         if (address === null) return;
         const kept = address.split(", ");
         expect(kept.length).toBeLessThanOrEqual(5);

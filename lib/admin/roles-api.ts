@@ -7,9 +7,9 @@ import { z } from "zod";
 import type { PrismaClient } from "../generated/prisma/client";
 import { crossSiteRefusal, errorResponse, jsonResponse, queryObject, readJsonBody, validate } from "../panel/panel-requests";
 import { APP_ROLES, canonicalIssuer, type AppRole } from "../smart/roles";
-import { clientAddress } from "./client-address";
 import { grantRole, listRoleAssignments, revokeRole, RoleChangeError, seenIssuers, type AdminActor } from "./role-assignments";
 import type { GrantRoleResponse, RevokeRoleResponse, RoleAssignmentsResponse } from "./types";
+import { auditOrigin } from "../audit/audit";
 
 export interface RolesApiDeps {
   db: PrismaClient;
@@ -102,7 +102,7 @@ export async function handleRolesPost(request: Request, deps: RolesApiDeps): Pro
   if (issuer instanceof Response) return issuer;
   const { role } = body.value;
   try {
-    const result = await grantRole(deps.db, { issuer, practitioner: body.value.practitioner, role }, { actor, origin: clientAddress(request) });
+    const result = await grantRole(deps.db, { issuer, practitioner: body.value.practitioner, role }, { actor, origin: auditOrigin(request) });
     const message =
       result.outcome === "unchanged"
         ? `${body.value.practitioner} already has the ${role} role.`
@@ -123,7 +123,7 @@ export async function handleRolesDelete(request: Request, deps: RolesApiDeps): P
   const issuer = issuerOf(body.value.issuer, actor);
   if (issuer instanceof Response) return issuer;
   try {
-    const result = await revokeRole(deps.db, { issuer, practitioner: body.value.practitioner }, { actor, origin: clientAddress(request) });
+    const result = await revokeRole(deps.db, { issuer, practitioner: body.value.practitioner }, { actor, origin: auditOrigin(request) });
     const message = `${body.value.practitioner} no longer has a role assigned in the app; from their next launch the EHR's role applies.`;
     return jsonResponse(200, { ...result, message } satisfies RevokeRoleResponse);
   } catch (error) {

@@ -5,7 +5,6 @@ import path from "node:path";
 import { prepareDatabase, type ReadyDatabase } from "../db/database";
 import { withParentDeathSignal } from "../db/embedded";
 import type { WorkerHandle } from "../jobs/worker";
-import { stopTreeOnSignals } from "./process-tree";
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -186,11 +185,3 @@ export async function startAppServer(options: AppServerOptions): Promise<AppServ
   return { url, database, child, worker, stop, exited };
 }
 
-/**
- * For CLI entry points: stop everything and exit on SIGINT, SIGTERM, SIGHUP, when a launcher above this process
- * (npm, its shell, tsx) exits, or when the app server exits by itself. Entry points that start slowly call
- * stopTreeOnSignals (lib/app/process-tree.ts) first instead, so a signal during startup is handled too.
- */
-export function stopOnSignalOrExit(stop: () => Promise<void>, exited: Promise<number>): void {
-  stopTreeOnSignals().setStop(stop, exited);
-}

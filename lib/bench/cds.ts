@@ -8,6 +8,7 @@
  */
 import type { RunningSandbox } from "../sandbox/index";
 import type { BenchRow } from "./types";
+import { quantile } from "./stats";
 
 const APP_BASE = "http://127.0.0.1:3999";
 const COHORT = { patients: 40, seed: 42, asOf: "2026-11-01" };
@@ -15,10 +16,6 @@ const PREFETCH_RUNS = 120;
 const FETCH_RUNS = 40;
 const WARMUP = 5;
 
-const percentile = (values: number[], p: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-};
 
 /** Starts the sandbox with Medplum's definitions found even when Prisma's client (an earlier section) set __dirname. */
 async function startBenchSandbox(): Promise<RunningSandbox> {
@@ -91,8 +88,8 @@ export async function benchCds(): Promise<BenchRow[]> {
     const withPrefetch = await timeCalls(PREFETCH_RUNS, true);
     const withoutPrefetch = await timeCalls(FETCH_RUNS, false);
     const row = (figure: string, target: number, result: { ms: number[]; cards: number; prefetchKeys: number }, note: string): BenchRow => {
-      const p50 = percentile(result.ms, 50);
-      const p95 = percentile(result.ms, 95);
+      const p50 = quantile(result.ms, 0.5);
+      const p95 = quantile(result.ms, 0.95);
       return {
         figure,
         value: `${p50.toFixed(0)} / ${p95.toFixed(0)} ms`,

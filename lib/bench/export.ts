@@ -14,6 +14,7 @@ import { copyRows, replicate, withClient, type PatientTable } from "./pg-copy";
 import type { ExportServeInput, ExportServeOutput } from "./export-serve";
 import { BENCH_SOURCE, ensureEvaluated, fmt, FULL_SCALE } from "./pg-fixture";
 import type { BenchRow } from "./types";
+import { quantile } from "./stats";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const DATABASE = "bench_reports";
@@ -44,10 +45,6 @@ async function serveInChild(input: ExportServeInput): Promise<ExportServeOutput>
   return JSON.parse(last) as ExportServeOutput;
 }
 
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
-}
 
 export async function benchExport(): Promise<BenchRow[]> {
   const { db, cohort } = await ensureEvaluated();

@@ -30,7 +30,9 @@ import { makeTempDataDir } from "../db/embedded";
 import { parsePanelFilters } from "../panel/filters";
 import { filterOptions } from "../panel/queries";
 import { onBenchExit, progress } from "./cleanup";
-import { seededRandom, sourceQueries, worklistQueries } from "./panel-serve";
+import { seededRandom } from "../sandbox/faults";
+import { quantile } from "./stats";
+import { sourceQueries, worklistQueries } from "./panel-serve";
 import { BENCH_SOURCE, ensureEvaluated, fmt } from "./pg-fixture";
 import { startSandboxProcess } from "./sandbox-process";
 import type { BenchRow } from "./types";
@@ -55,11 +57,6 @@ export function loadSeconds(env: Record<string, string | undefined> = process.en
   return Number(raw);
 }
 
-export function quantile(values: number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
 
 const mean = (xs: number[]): number => (xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
 

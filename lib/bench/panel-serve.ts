@@ -8,6 +8,7 @@
  */
 import { runInNewContext } from "node:vm";
 import { setFlagsFromString } from "node:v8";
+import { addDays } from "../clinical/dates";
 import { createPool } from "../db/pool";
 import {
   CHECKPOINT_WEEKS,
@@ -25,6 +26,7 @@ import {
   VERDICT_FILTERS,
 } from "../panel/filters";
 import { filterOptions, panelCharts, panelSummary, worklistPage } from "../panel/queries";
+import { seededRandom } from "../sandbox/faults";
 
 export interface ServeInput {
   url: string;
@@ -71,28 +73,8 @@ export interface ServeOutput {
 type Endpoint = keyof ServeInput["requests"];
 type Measured = Exclude<keyof ServeOutput, "evaluatedPatients" | "memory">;
 
-/** mulberry32: the same mix of requests for every panel size. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-function addDays(day: string, days: number): string {
-  const d = new Date(`${day}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
-}
 
-/** mulberry32 seeded: the same sequence every run (also the load bench's request mix). */
-export function seededRandom(seed: number): () => number {
-  return prng(seed);
-}
 
 /** Worklist queries as a clinic lead makes them: mostly page 1 with a filter or two, some paging and sorting. */
 export function worklistQueries(count: number, random: () => number, input: Pick<ServeInput, "today" | "source">, prescribers: string[]): string[] {
@@ -164,7 +146,7 @@ async function serve(input: ServeInput): Promise<ServeOutput> {
   const gc = fullGc();
   const pool = createPool(input.url, 10);
   try {
-    const random = prng(input.seed);
+    const random = seededRandom(input.seed);
     const { prescribers } = await filterOptions(pool, { source: null });
     const plan: Record<Endpoint, string[]> = {
       summary: sourceQueries(input.requests.summary, random, input.source),

@@ -13,6 +13,7 @@ import { copyRows, replicate, withClient, type PatientTable } from "./pg-copy";
 import type { ServeInput, ServeOutput, Timed } from "./panel-serve";
 import { BENCH_SOURCE, ensureEvaluated, fmt, FULL_SCALE } from "./pg-fixture";
 import type { BenchRow } from "./types";
+import { quantile } from "./stats";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const PANEL_DATABASE = "bench_panel";
@@ -72,12 +73,6 @@ async function serveInChild(input: ServeInput): Promise<ServeOutput> {
   return JSON.parse(last) as ServeOutput;
 }
 
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[index]!;
-}
 
 function latencyRow(figure: string, timed: Timed[], note: string): BenchRow {
   const ms = timed.map((t) => t.ms);

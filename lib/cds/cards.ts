@@ -15,8 +15,9 @@
  */
 import type { CheckpointEvaluation, CheckpointMeasure, CourseEvaluation, DrugId, Flag, LabRequirementLab, MeasureAtCheckpoint, PatientEvaluation, Severity } from "../clinical/types";
 import { currentCourse, latestDecidedVerdict } from "../patient-view/overview";
-import type { CardContext, CdsCard, CdsCoding, CdsIndicator, CdsLink, CdsSource, CdsSuggestion, RuledCard } from "./card-types";
+import type { CardContext, CdsCard, CdsCoding, CdsLink, CdsSource, CdsSuggestion, RuledCard } from "./card-types";
 import { LAB_REQUIREMENT_NAMES, labOrderSuggestions, requirementLab } from "./lab-orders";
+import { SEVERITY_RANK } from "../patient-view/format";
 
 /** The app's own code system for override reasons (a URN: the app owns no domain to publish it under). */
 export const CDS_OVERRIDE_REASON_SYSTEM = "urn:eczema-jak-monitor:cds-override-reason";
@@ -64,7 +65,6 @@ export interface Concern {
   checkpoint?: CheckpointEvaluation;
 }
 
-const SEVERITY_RANK: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 const CONCERN_RANK: Record<ConcernKind, number> = { response: 0, "abnormal-lab": 1, "missing-lab": 2, "overdue-lab": 3, vaccination: 4 };
 
 export const DRUG_NAMES: Readonly<Record<DrugId, string>> = {
@@ -155,21 +155,13 @@ export function md(text: string): string {
   return text.replace(/[\\`*_[\]<>|#]/g, (c) => `\\${c}`);
 }
 
-type SourcedFlag = Flag & { sourceLabel?: string; sourceUrl?: string };
-
-/** The card's source: the flag's primary source (label and link), else its citation text. */
-export function flagSource(flag: Flag): CdsSource {
-  const f = flag as SourcedFlag;
-  if (f.sourceLabel) return f.sourceUrl ? { label: f.sourceLabel, url: f.sourceUrl } : { label: f.sourceLabel };
-  return { label: flag.source };
+/** The card's source: the flag's primary source, its label and link. */
+function flagSource(flag: Flag): CdsSource {
+  return flag.sourceUrl ? { label: flag.sourceLabel, url: flag.sourceUrl } : { label: flag.sourceLabel };
 }
 
 export function appLink(ctx: CardContext): CdsLink {
   return { label: "Open JAK Monitor", url: ctx.appLaunchUrl, type: "smart" };
-}
-
-export function indicatorOf(severity: Severity): CdsIndicator {
-  return severity;
 }
 
 /** The closing lines of every detail: the rule ids, the source as a link, and what could not be read. */
@@ -229,7 +221,7 @@ export function buildCard(parts: CardParts, ctx: CardContext): RuledCard {
     uuid: parts.uuid ?? ctx.uuid(),
     summary: clipSummary(parts.summary),
     detail: `${parts.body}\n\n${detailFooter(ruleIds, source, ctx)}`,
-    indicator: indicatorOf(parts.severity),
+    indicator: parts.severity,
     source,
   };
   if (parts.suggestions && parts.suggestions.length > 0) {

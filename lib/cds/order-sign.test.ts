@@ -51,6 +51,13 @@ describe("order-sign cards", () => {
     expect(cards[1]!.card.overrideReasons!.length).toBeGreaterThan(0);
   });
 
+  it("a screening card for abrocitinib cites abrocitinib's label, not another JAK inhibitor's", () => {
+    const { cards } = sign([woman30()], [ABROCITINIB]);
+    const screening = cards.find((c) => c.ruleIds.includes("labs.baseline-missing"))!.card;
+    expect(screening.source.label).toMatch(/Cibinqo/);
+    expect(screening.source.label).not.toMatch(/Rinvoq/);
+  });
+
   it("with every screening lab and a zoster vaccination on record, ordering upadacitinib gives no cards", () => {
     const { cards, drafts } = sign([patient(), zoster(day(-300)), ...baselineLabs()], [UPADACITINIB]);
     expect(drafts.recognised.map((r) => r.drug)).toEqual(["upadacitinib"]);

@@ -199,15 +199,15 @@ function startConcerns(evaluation: PatientEvaluation, index: number, record: rea
     if (!lab.requirement.startsWith("baseline:") || (lab.status !== "due" && lab.status !== "missing")) continue;
     const name = requirementLab(lab.requirement);
     const params = { lab: name ? LAB_REQUIREMENT_NAMES[name].long : lab.requirement, drug: drug.label, start: course.start, dueBy: lab.dueBy, phase: "baseline" };
-    screening.push(ruleFlag(rules, "labs.baseline-missing", params, { course: index, requirement: lab.requirement }));
+    screening.push(ruleFlag(rules, "labs.baseline-missing", params, { course: index, requirement: lab.requirement }, course.drug));
   }
   if (drug.tbScreenConsider && !hasTbScreen(evaluation, course, rules)) {
-    screening.push(ruleFlag(rules, "labs.tb-screen-consider", { drug: drug.label }, { course: index, requirement: "baseline:tb-screen" }));
+    screening.push(ruleFlag(rules, "labs.tb-screen-consider", { drug: drug.label }, { course: index, requirement: "baseline:tb-screen" }, course.drug));
   }
   if (screening.length > 0) out.push(concern("missing-lab", "missing-lab", screening, course, index));
 
   if (course.route === "oral") {
-    const live = liveVaccinesBefore(record, rules, mappings, ctx).map((v) => ruleFlag(rules, "vaccination.live-during-oral-jak", { drug: drug.label, date: v.date }, { course: index, resource: v.resource }));
+    const live = liveVaccinesBefore(record, rules, mappings, ctx).map((v) => ruleFlag(rules, "vaccination.live-during-oral-jak", { drug: drug.label, date: v.date }, { course: index, resource: v.resource }, course.drug));
     if (live.length > 0) out.push(concern("vaccination", "vaccination:live", live, course, index));
     const zoster = own.filter((f) => f.ruleId === "vaccination.no-zoster-before-oral-jak");
     if (zoster.length > 0) out.push(concern("vaccination", "vaccination:zoster", zoster, course, index));

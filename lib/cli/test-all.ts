@@ -85,6 +85,8 @@ const SYSTEM_POSTGRES_TESTS = [
   "lib/sync/run-sync.int.test.ts",
   "lib/sync/evaluate-patients.int.test.ts",
   "lib/panel/queries.int.test.ts",
+  "lib/panel/count-deltas.int.test.ts",
+  "lib/sync/prepared-inputs.int.test.ts",
   "lib/panel/sync-status.int.test.ts",
   "lib/reports/report-queries.int.test.ts",
   "lib/cds/service.int.test.ts",

@@ -2,8 +2,7 @@
  * Sources a clinician can follow: every rule names the label section, trial publication or guideline behind it,
  * with a link (DailyMed for US labels, the EMA product page for EU SmPCs, doi.org for publications).
  *
- * DailyMed set ids and DOIs were checked against the published pages (November 2026); a label whose set id
- * could not be confirmed would link the DailyMed search for the drug instead (dailymedSearch below).
+ * DailyMed set ids and DOIs were checked against the published pages (November 2026).
  */
 import type { DrugId } from "./types";
 import { DEFAULT_RULES, type RuleSet } from "./rules";
@@ -20,8 +19,6 @@ export interface RuleSource {
 const dailymed = (setid: string) => `https://dailymed.nlm.nih.gov/dailymed/drugInfo.cfm?setid=${setid}`;
 const epar = (product: string) => `https://www.ema.europa.eu/en/medicines/human/EPAR/${product}`;
 const doi = (id: string) => `https://doi.org/${id}`;
-/** The fallback for a US label whose set id cannot be confirmed: DailyMed's search for the drug. */
-export const dailymedSearch = (drug: string) => `https://dailymed.nlm.nih.gov/dailymed/search.cfm?labeltype=all&query=${encodeURIComponent(drug)}`;
 
 const RINVOQ_US = dailymed("2966aec7-2ef0-923c-d8ff-fe1a957bf095");
 const CIBINQO_US = dailymed("16c12a56-4550-414b-ac9d-b785b41fea6b");

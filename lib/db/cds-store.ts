@@ -141,10 +141,3 @@ export async function auditCds(pool: pg.Pool, entry: CdsAuditEntry): Promise<voi
   });
 }
 
-/** The site's code mappings (code_mappings) for the engine, as the sync's evaluation reads them. */
-export async function readCodeMappings(pool: pg.Pool): Promise<Array<{ system: string; code: string; concept: string; display?: string }>> {
-  const { rows } = await pool.query<{ system: string; code: string; concept: string; display: string | null }>(
-    "SELECT system, code, concept, display FROM code_mappings ORDER BY id",
-  );
-  return rows.map((r) => (r.display === null ? { system: r.system, code: r.code, concept: r.concept } : { system: r.system, code: r.code, concept: r.concept, display: r.display }));
-}

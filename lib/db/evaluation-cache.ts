@@ -7,12 +7,23 @@ import type pg from "pg";
 
 export type Queryable = Pick<pg.Pool, "query">;
 
+/**
+ * Where counts of evaluation rows come from: "deltas" (default), the rows the evaluation writes' triggers keep
+ * (migration 20261130101500_panel_count_deltas), or "rows" (PANEL_COUNTS=rows): counting the rows on every read, for
+ * a database where those triggers cannot run (Citus without citus.enable_unsafe_triggers).
+ */
+export function panelCountsFrom(env: Record<string, string | undefined> = process.env): "deltas" | "rows" {
+  return env.PANEL_COUNTS === "rows" ? "rows" : "deltas";
+}
+
 /** What the cached figures are computed from: it changes with every evaluation written or removed. */
 export async function evaluationsVersion(db: Queryable, source: string | null): Promise<string> {
   const where = source === null ? "" : "WHERE e.source = $1";
-  // Two scalar subqueries so each can use its index: evaluated_at (backwards, first row) and the primary key (count).
+  // max(evaluated_at) from its index (backwards, first row); the number of rows from the kept counts (a few hundred
+  // rows) rather than counting every evaluation on every request.
+  const count = panelCountsFrom() === "rows" ? `SELECT count(*) FROM evaluations e ${where}` : `SELECT coalesce(sum(e.evaluated), 0) FROM panel_patient_deltas e ${where}`;
   const { rows } = await db.query<{ last: string | null; evaluations: string }>(
-    `SELECT (SELECT max(e.evaluated_at) FROM evaluations e ${where})::text AS last, (SELECT count(*) FROM evaluations e ${where}) AS evaluations`,
+    `SELECT (SELECT max(e.evaluated_at) FROM evaluations e ${where})::text AS last, (${count}) AS evaluations`,
     source === null ? [] : [source],
   );
   return `${rows[0]?.last ?? "none"}|${rows[0]?.evaluations ?? "0"}`;

@@ -383,7 +383,9 @@ describe("a worker that dies mid-sync", () => {
     );
     sandbox.setFaults({});
     expect(ending).toEqual([{ status: "succeeded" }]);
-    expect(survivor.output.some((line) => line.includes(`sync run ${runId} of ${SYNC_SOURCES[0]}: succeeded`))).toBe(true);
+    // The survivor logs the run's end just after its commit: wait for the line rather than race it.
+    const logged = await until("the survivor to log the run's success", async () => survivor.output.some((line) => line.includes(`sync run ${runId} of ${SYNC_SOURCES[0]}: succeeded`)), 30_000);
+    expect(logged).toBe(true);
     const job = await pool.query<{ state: string; retry_count: number }>("SELECT state, retry_count FROM pgboss.job WHERE name = 'sync' AND data->>'runId' = $1", [runId]);
     expect(job.rows).toHaveLength(1);
     expect(job.rows[0]!.state).toBe("completed");

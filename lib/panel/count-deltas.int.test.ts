@@ -7,6 +7,7 @@
 import type pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { TestDatabase } from "../db/testing";
+import { seededRandom } from "../sandbox/faults";
 import type { TestCheckpoint, TestLab, TestPatient } from "./rows.test-helper";
 
 const TODAY = "2026-11-20";
@@ -22,17 +23,6 @@ let helper: typeof import("./rows.test-helper");
 let queries: typeof import("./queries");
 let compactPanelCounts: typeof import("../db/evaluation-store").compactPanelCounts;
 
-/** mulberry32: the same rows every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomPatient(random: () => number, source: string, n: number): TestPatient {
   const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
@@ -130,7 +120,7 @@ afterAll(async () => {
 describe("panel count deltas", () => {
   beforeEach(async () => {
     await helper.clearPanelTables(pool);
-    const random = prng(11);
+    const random = seededRandom(11);
     const patients = SOURCES.flatMap((source, s) => Array.from({ length: 60 }, (_, i) => randomPatient(random, source, s * 100 + i)));
     // Two writers at once, each in its own transaction, their statements interleaved.
     const writers = await Promise.all([pool.connect(), pool.connect()]);

@@ -11,7 +11,7 @@
  */
 import type pg from "pg";
 import { addDays } from "../clinical/dates";
-import { cachedByEvaluations } from "../db/evaluation-cache";
+import { cachedByEvaluations, panelCountsFrom } from "../db/evaluation-cache";
 import type { CheckpointVerdict, DrugId, Route, Severity } from "../clinical/types";
 import { DRUGS, describeFilters, panelPatientHref, serializePanelFilters, type PanelFilters, type SortKey } from "./filters";
 import type {
@@ -92,16 +92,7 @@ function cachedFigures<T>(db: Queryable, view: "summary" | "charts", source: str
   return cachedByEvaluations(db, JSON.stringify(["panel", view, source, today, panelCountsFrom()]), source, compute);
 }
 
-/**
- * Where the summary and charts read their counts: "deltas" (default), the few rows the evaluation writes' triggers
- * keep (migration 20261130101500_panel_count_deltas), or "rows" (PANEL_COUNTS=rows), views that count the
- * evaluation rows on every read: for a database where those triggers cannot run (Citus without
- * citus.enable_unsafe_triggers). Both give the same figures (count-deltas.int.test.ts).
- */
-export function panelCountsFrom(env: Record<string, string | undefined> = process.env): "deltas" | "rows" {
-  return env.PANEL_COUNTS === "rows" ? "rows" : "deltas";
-}
-
+/** The relations the summary and charts count from (panelCountsFrom: the kept deltas, or views over the rows). */
 function countsRelations(): { patients: string; checkpoints: string; labs: string } {
   return panelCountsFrom() === "rows"
     ? { patients: "panel_patient_counts_from_rows", checkpoints: "panel_checkpoint_counts_from_rows", labs: "panel_lab_counts_from_rows" }

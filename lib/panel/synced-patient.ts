@@ -7,10 +7,10 @@
 import type { Resource } from "@medplum/fhirtypes";
 import type pg from "pg";
 import { evaluatePatient, RULES_VERSION } from "../clinical";
-import type { CodeMapping } from "../clinical/types";
 import { loadPatientResources } from "../db/resource-store";
 import { ageAt, displayName } from "../fhir/patient-view";
 import type { SyncedPatientViewResponse } from "./types";
+import { readCodeMappings } from "../db/code-mappings";
 
 export type LoadResources = (pool: pg.Pool, source: string, patientIds: string[]) => Promise<Map<string, Resource[]>>;
 
@@ -21,11 +21,6 @@ export interface SyncedPatientOptions {
   loadResources?: LoadResources;
 }
 
-/** The site's code mappings, as the sync's evaluation reads them (same order, so both evaluate alike). */
-export async function readCodeMappings(pool: pg.Pool): Promise<CodeMapping[]> {
-  const { rows } = await pool.query<{ system: string; code: string; concept: string; display: string | null }>("SELECT system, code, concept, display FROM code_mappings ORDER BY id");
-  return rows.map((r) => (r.display === null ? { system: r.system, code: r.code, concept: r.concept } : { system: r.system, code: r.code, concept: r.concept, display: r.display }));
-}
 
 /** The view, or null when the source has no stored resources for this patient. */
 export async function loadSyncedPatientView(pool: pg.Pool, source: string, patientId: string, options: SyncedPatientOptions): Promise<SyncedPatientViewResponse | null> {

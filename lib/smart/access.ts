@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { importJWK, SignJWT } from "jose";
 import type { SmartClientConfig } from "./config";
+import { accessTokenExpiry } from "./code-exchange";
 import { readSessionId } from "./cookies";
 import { SMART_KEY } from "./launch";
 import type { LoadedSession, SessionStore } from "./session-store";
@@ -77,20 +78,6 @@ async function tokenRequestAuth(config: SmartClientConfig, tokenUri: string): Pr
   return { headers, body };
 }
 
-function expiryOf(tokens: { expires_in?: number; access_token?: string }, now: number): number {
-  if (typeof tokens.expires_in === "number" && tokens.expires_in > 0) return now + tokens.expires_in;
-  const payload = tokens.access_token?.split(".")[1];
-  if (payload) {
-    try {
-      const exp = (JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { exp?: number }).exp;
-      if (typeof exp === "number") return exp;
-    } catch {
-      // not a JWT
-    }
-  }
-  return now + 300;
-}
-
 /** The token endpoint's answer to a refresh: new state, a refused (spent) refresh token, or no answer. */
 async function requestRefresh(deps: AccessDeps, state: StoredClientState, now: number): Promise<{ next: StoredClientState; ok: boolean } | null> {
   const refreshToken = state.tokenResponse?.refresh_token;
@@ -113,7 +100,7 @@ async function requestRefresh(deps: AccessDeps, state: StoredClientState, now: n
   const data = (await res.json().catch(() => ({}))) as StoredClientState["tokenResponse"] & object;
   if (!data.access_token) return null;
   // A rotated refresh token (single use at many servers) replaces the old one here.
-  return { next: { ...state, tokenResponse: { ...state.tokenResponse, ...data }, expiresAt: expiryOf(data, now) }, ok: true };
+  return { next: { ...state, tokenResponse: { ...state.tokenResponse, ...data }, expiresAt: accessTokenExpiry(data, now) }, ok: true };
 }
 
 /**
@@ -126,7 +113,7 @@ async function refreshLocked(deps: AccessDeps, session: LoadedSession, seenToken
     const cs = current && !current.expired ? clientState(current) : null;
     if (!current || !cs) return { result: null };
     const token = cs.state.tokenResponse?.access_token;
-    const expiresAt = cs.state.expiresAt ?? expiryOf(cs.state.tokenResponse ?? {}, now);
+    const expiresAt = cs.state.expiresAt ?? accessTokenExpiry(cs.state.tokenResponse ?? {}, now);
     if (token !== seenToken && expiresAt - REFRESH_MARGIN_SECONDS > now) {
       session.data = current.data;
       return { result: cs.state };
@@ -157,7 +144,7 @@ export async function getSessionAccess(request: Request, deps: AccessDeps, opts:
   const now = (deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000)))();
   let state = cs.state;
   let refreshed = false;
-  const expiresAt = state.expiresAt ?? expiryOf(state.tokenResponse ?? {}, now);
+  const expiresAt = state.expiresAt ?? accessTokenExpiry(state.tokenResponse ?? {}, now);
   const rejected = opts.rejectedToken !== undefined && opts.rejectedToken === state.tokenResponse?.access_token;
   if (rejected || expiresAt - REFRESH_MARGIN_SECONDS <= now) {
     const next = await refreshLocked(deps, session, state.tokenResponse?.access_token, now);

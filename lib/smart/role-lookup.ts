@@ -22,8 +22,6 @@ export type RoleLookupProblem =
   /** No answer (network error or timeout). */
   | "unreachable";
 
-export const ROLE_LOOKUP_PROBLEMS: readonly RoleLookupProblem[] = ["no-fhir-user", "not-a-practitioner", "refused", "failed", "unreachable"];
-
 export type RoleLookup =
   /** The read succeeded; role is null when no PractitionerRole of the user names an app role. */
   | { ok: true; role: AppRole | null }

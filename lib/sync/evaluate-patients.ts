@@ -28,6 +28,7 @@ import type pg from "pg";
 import { evaluatePrepared, preparePatient, PREPARED_VERSION, RULES_VERSION, type PreparedPatient } from "../clinical";
 import { preparedJakResources } from "../clinical/prepare";
 import type { CodeMapping } from "../clinical/types";
+import { readCodeMappings } from "../db/code-mappings";
 import { compactPanelCounts, writeEvaluations, type EvaluatedPatient } from "../db/evaluation-store";
 import { loadStoredPatientResources, parseStoredResources, type StoredPatientResources } from "../db/resource-store";
 import { clinicToday } from "../app/clinic-today";
@@ -148,11 +149,8 @@ interface Settings extends LoopSettings {
 export type EvaluationTask = { source: string; after: string | null; upTo: string | null } | { source: string; ids: string[] };
 
 async function settings(pool: pg.Pool, options: EvaluatePatientsOptions): Promise<Settings> {
-  const { rows } = await pool.query<{ system: string; code: string; concept: string; display: string | null }>(
-    "SELECT system, code, concept, display FROM code_mappings ORDER BY id",
-  );
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? DEFAULT_BATCH));
-  const codeMappings = rows.map((r) => (r.display === null ? { system: r.system, code: r.code, concept: r.concept } : { ...r, display: r.display }));
+  const codeMappings = await readCodeMappings(pool);
   return {
     asOf: options.asOf ?? clinicToday(),
     batchSize,

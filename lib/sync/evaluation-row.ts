@@ -230,12 +230,12 @@ function referenceTarget(reference: string): { type: string | null; id: string }
   return m ? { type: m[1]!, id: m[2]! } : null;
 }
 
-/** A contained prescriber's name ("#pr1" in the start resource's contained list). */
 /** Text of an EHR field that should be a string; anything else (wrong JSON type) reads as none. */
 function str(value: unknown): string {
   return typeof value === "string" ? value.trim() : "";
 }
 
+/** A contained prescriber's name ("#pr1" in the start resource's contained list). */
 function containedName(contained: unknown, id: string): string | null {
   const target = (Array.isArray(contained) ? (contained as unknown[]) : []).find((r): r is Resource => typeof r === "object" && r !== null && (r as Resource).id === id);
   if (target?.resourceType === "Practitioner") return displayName({ resourceType: "Patient", name: target.name });

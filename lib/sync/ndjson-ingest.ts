@@ -148,7 +148,6 @@ function sha1(text: string): string {
   return hash("sha1", text, "hex");
 }
 
-/** One line of an NDJSON output file: the row to store, or the issue that keeps it out (kept in sync_issues). */
 /** Nesting PostgreSQL's json input stops at ("stack depth limit exceeded") is far beyond any FHIR resource. */
 const MAX_DEPTH = 1000;
 
@@ -169,6 +168,7 @@ function nestingDepth(json: string): number {
   return deepest;
 }
 
+/** One line of an NDJSON output file: the row to store, or the issue that keeps it out (kept in sync_issues). */
 export function parseResourceLine(line: string): ParsedLine {
   let value: unknown;
   try {

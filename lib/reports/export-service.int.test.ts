@@ -64,8 +64,8 @@ async function auditCount(): Promise<number> {
 /** Waits for the direct export's audit entry (written when the stream has finished). */
 async function lastAudit(after: number): Promise<import("../db/report-export-store").ExportAuditEntry> {
   for (let i = 0; i < 100; i++) {
-    const page = await store.readExportAudit(pool, { page: 1, pageSize: 1 });
-    if (page.total > after) return page.rows[0]!;
+    // The page's rows and its total are read apart: once the total shows the entry committed, read the rows again.
+    if ((await auditCount()) > after) return (await store.readExportAudit(pool, { page: 1, pageSize: 1 })).rows[0]!;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error("no audit entry written");

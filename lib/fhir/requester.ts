@@ -5,6 +5,7 @@
  * "next" (same origin as the server only: the token never goes elsewhere); counts requests and bytes.
  */
 import type { Bundle, OperationOutcome, Resource } from "@medplum/fhirtypes";
+import { fetchTransport, nodeHttpTransport, type FhirTransport, type TransportResponse } from "./http-transport";
 
 export class FhirHttpError extends Error {
   override readonly name = "FhirHttpError";
@@ -28,6 +29,7 @@ export interface FhirRequesterOptions {
   /** FHIR base URL (the iss). */
   baseUrl: string;
   accessToken?: string;
+  /** A fetch to send requests through (tests fake a server with one); default: node:http(s) (http-transport.ts). */
   fetch?: typeof fetch;
   /** Retries after the first attempt for 429/503/network errors (default 3). */
   maxRetries?: number;
@@ -62,18 +64,20 @@ function outcomeMessage(outcome: OperationOutcome | undefined): string | null {
   return issue.diagnostics ?? issue.details?.text ?? issue.code ?? null;
 }
 
+const ok = (res: TransportResponse): boolean => res.status >= 200 && res.status < 300;
+
 export class FhirRequester {
   readonly stats: RequesterStats = { requests: 0, bytes: 0, retries: 0 };
   readonly baseUrl: string;
   private readonly origin: string;
-  private readonly opts: Required<Omit<FhirRequesterOptions, "accessToken" | "baseUrl">> & { accessToken?: string };
+  private readonly opts: Required<Omit<FhirRequesterOptions, "accessToken" | "baseUrl" | "fetch">> & { accessToken?: string };
+  private readonly transport: FhirTransport;
 
   constructor(options: FhirRequesterOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.origin = new URL(this.baseUrl).origin;
     this.opts = {
       accessToken: options.accessToken,
-      fetch: options.fetch ?? fetch,
       maxRetries: options.maxRetries ?? 3,
       maxRetryAfterMs: options.maxRetryAfterMs ?? 5000,
       baseDelayMs: options.baseDelayMs ?? 200,
@@ -83,6 +87,7 @@ export class FhirRequester {
       random: options.random ?? Math.random,
       now: options.now ?? Date.now,
     };
+    this.transport = options.fetch ? fetchTransport(options.fetch) : nodeHttpTransport;
   }
 
   /** Absolute URL for a path relative to the base ("Observation?patient=1"); absolute URLs must be on the server's origin. */
@@ -105,10 +110,10 @@ export class FhirRequester {
     const headers: Record<string, string> = { accept: "application/fhir+json" };
     if (this.opts.accessToken) headers.authorization = `Bearer ${this.opts.accessToken}`;
     for (let attempt = 0; ; attempt++) {
-      let res: Response;
+      let res: TransportResponse;
       this.stats.requests++;
       try {
-        res = await this.opts.fetch(url, { headers, signal: AbortSignal.timeout(this.opts.timeoutMs) });
+        res = await this.transport(url, { method: "GET", headers, timeoutMs: this.opts.timeoutMs });
       } catch (error) {
         if (attempt < this.opts.maxRetries) {
           this.stats.retries++;
@@ -118,9 +123,9 @@ export class FhirRequester {
         const timeout = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
         throw new FhirHttpError(null, timeout ? "timed out" : "network error");
       }
-      const text = await res.text();
-      this.stats.bytes += Buffer.byteLength(text, "utf8");
-      if (res.ok) {
+      const text = res.text;
+      this.stats.bytes += res.bytes;
+      if (ok(res)) {
         try {
           return JSON.parse(text) as T;
         } catch {
@@ -134,7 +139,7 @@ export class FhirRequester {
       } catch {
         // not JSON
       }
-      const retryAfter = parseRetryAfter(res.headers.get("retry-after"), this.opts.now());
+      const retryAfter = parseRetryAfter(res.header("retry-after"), this.opts.now());
       if (RETRYABLE.has(res.status) && attempt < this.opts.maxRetries && (retryAfter === null || retryAfter <= this.opts.maxRetryAfterMs)) {
         this.stats.retries++;
         await this.opts.sleep(retryAfter ?? this.backoff(attempt));
@@ -156,25 +161,25 @@ export class FhirRequester {
     if (this.opts.accessToken) headers.authorization = `Bearer ${this.opts.accessToken}`;
     const payload = JSON.stringify(resource);
     for (let attempt = 0; ; attempt++) {
-      let res: Response;
+      let res: TransportResponse;
       this.stats.requests++;
       try {
-        res = await this.opts.fetch(url, { method: "POST", headers, body: payload, signal: AbortSignal.timeout(this.opts.timeoutMs) });
+        res = await this.transport(url, { method: "POST", headers, body: payload, timeoutMs: this.opts.timeoutMs });
       } catch (error) {
         const timeout = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
         throw new FhirHttpError(null, timeout ? "timed out" : "network error");
       }
-      const text = await res.text();
-      this.stats.bytes += Buffer.byteLength(text, "utf8");
+      const text = res.text;
+      this.stats.bytes += res.bytes;
       let parsed: unknown = null;
       try {
         parsed = text ? JSON.parse(text) : null;
       } catch {
         // not JSON
       }
-      if (res.ok) return { status: res.status, body: parsed as T | null, location: res.headers.get("location") };
+      if (ok(res)) return { status: res.status, body: parsed as T | null, location: res.header("location") };
       const outcome = (parsed as Resource | null)?.resourceType === "OperationOutcome" ? (parsed as OperationOutcome) : undefined;
-      const retryAfter = parseRetryAfter(res.headers.get("retry-after"), this.opts.now());
+      const retryAfter = parseRetryAfter(res.header("retry-after"), this.opts.now());
       if (res.status === 429 && attempt < this.opts.maxRetries && (retryAfter === null || retryAfter <= this.opts.maxRetryAfterMs)) {
         this.stats.retries++;
         await this.opts.sleep(retryAfter ?? this.backoff(attempt));

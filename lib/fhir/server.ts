@@ -6,17 +6,18 @@
 import "server-only";
 import { eventLogger } from "../app/log";
 import { auditTo } from "../audit/audit";
-import { prisma } from "../db/client";
+import { pgPool } from "../db/pool";
 import type { CodeMapping } from "../clinical/types";
 import { smartDeps } from "../smart/server";
 import type { PatientApiDeps } from "./patient-api";
 
 export async function siteCodeMappings(): Promise<CodeMapping[]> {
-  const rows = await prisma().codeMapping.findMany({ select: { system: true, code: true, concept: true, display: true } });
+  // Plain SQL on the pg pool, like the session read: every patient view reads these.
+  const { rows } = await pgPool().query<{ system: string; code: string; concept: string; display: string | null }>("SELECT system, code, concept, display FROM code_mappings ORDER BY id");
   return rows.map((m) => ({ system: m.system, code: m.code, concept: m.concept, ...(m.display ? { display: m.display } : {}) }));
 }
 
 export function patientViewDeps(): PatientApiDeps {
   const deps = smartDeps();
-  return { store: deps.store, config: deps.config, log: eventLogger("patient-view"), codeMappings: siteCodeMappings, audit: auditTo(prisma()) };
+  return { store: deps.store, config: deps.config, log: eventLogger("patient-view"), codeMappings: siteCodeMappings, audit: auditTo(pgPool()) };
 }

@@ -9,7 +9,7 @@ import type { SmartClientConfig } from "./config";
 import { accessTokenExpiry } from "./code-exchange";
 import { readSessionId } from "./cookies";
 import { SMART_KEY } from "./launch";
-import type { LoadedSession, SessionStore } from "./session-store";
+import { takeRequestSession, type LoadedSession, type SessionStore } from "./session-store";
 
 export interface SessionAccessOk {
   ok: true;
@@ -133,7 +133,7 @@ async function refreshLocked(deps: AccessDeps, session: LoadedSession, seenToken
 export async function getSessionAccess(request: Request, deps: AccessDeps, opts: { rejectedToken?: string } = {}): Promise<SessionAccess> {
   const id = readSessionId(request);
   if (!id) return { ok: false, error: "no-session" };
-  const session = await deps.store.load(id);
+  const session = (opts.rejectedToken === undefined ? takeRequestSession(request, id) : null) ?? (await deps.store.load(id));
   if (!session) return { ok: false, error: "no-session" };
   if (session.expired) {
     await deps.store.delete(session.id);

@@ -19,13 +19,13 @@ export function gateFromStatus(status: SessionStatus, allowed: readonly AppRole[
 }
 
 /** For server components: pass `(await cookies()).get(SESSION_COOKIE)?.value`. */
-export async function gateSession(cookieValue: string | undefined | null, allowed: readonly AppRole[]): Promise<RoleGate> {
-  return gateFromStatus(await sessionStatus(cookieValue), allowed);
+export async function gateSession(cookieValue: string | undefined | null, allowed: readonly AppRole[], request?: Request): Promise<RoleGate> {
+  return gateFromStatus(await sessionStatus(cookieValue, undefined, request), allowed);
 }
 
 /** For route handlers: the gate, or the JSON error Response to return (401 without a session, 403 for a wrong role). */
 export async function gateRequest(request: Request, allowed: readonly AppRole[]): Promise<{ gate: Extract<RoleGate, { ok: true }> } | { response: Response }> {
-  const gate = await gateSession(readSessionId(request), allowed);
+  const gate = await gateSession(readSessionId(request), allowed, request);
   if (gate.ok) return { gate };
   const status = gate.reason === "forbidden" ? 403 : 401;
   const body =

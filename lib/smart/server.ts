@@ -6,6 +6,7 @@
 import "server-only";
 import { eventLogger } from "../app/log";
 import { prisma } from "../db/client";
+import { pgPool } from "../db/pool";
 import { smartConfig } from "./config";
 import { sessionKey } from "./crypto";
 import type { LaunchDeps } from "./launch";
@@ -18,5 +19,5 @@ export const logEvent: (event: string, fields: Record<string, string | number | 
 
 export function smartDeps(): LaunchDeps {
   const db = prisma();
-  return { store: new SessionStore(db, sessionKey()), config: smartConfig(), log: logEvent, audit: auditSink(db), assignedRole: roleAssignmentReader(db) };
+  return { store: new SessionStore(db, sessionKey(), undefined, undefined, pgPool()), config: smartConfig(), log: logEvent, audit: auditSink(db), assignedRole: roleAssignmentReader(db) };
 }

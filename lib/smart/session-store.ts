@@ -72,13 +72,63 @@ export function newSessionId(): string {
   return randomBytes(32).toString("base64url");
 }
 
+/** The columns a session read needs, as stored. */
+interface StoredSessionRow {
+  id: string;
+  tokens_enc: string | null;
+  patient_id: string | null;
+  practitioner_id: string | null;
+  role: string | null;
+  issuer: string | null;
+  expires_at: Date;
+  updated_at: Date;
+}
+
+/** Plain SQL on a pg pool: every API request reads its session, and Prisma's query engine costs more than the read. */
+export interface SessionPool {
+  query<R extends object>(sql: string, params: unknown[]): Promise<{ rows: R[] }>;
+}
+
+const READ_SESSION_SQL = "SELECT id, tokens_enc, patient_id, practitioner_id, role, issuer, expires_at, updated_at FROM sessions WHERE id = $1";
+const TOUCH_SESSION_SQL = "UPDATE sessions SET updated_at = $2 WHERE id = $1";
+
+/** What a loaded session is made from: a Prisma row, or the read's columns (fromStored). */
+type SessionFields = Pick<SessionRow, "id" | "tokensEnc" | "patientId" | "practitionerId" | "role" | "issuer" | "expiresAt" | "updatedAt">;
+
+function fromStored(r: StoredSessionRow): SessionFields {
+  return { id: r.id, tokensEnc: r.tokens_enc, patientId: r.patient_id, practitionerId: r.practitioner_id, role: r.role, issuer: r.issuer, expiresAt: r.expires_at, updatedAt: r.updated_at };
+}
+
+/**
+ * The session a request's role gate read (role-gate.ts), for the handler that needs it whole (getSessionAccess):
+ * one read of the session row per request instead of two. Taken once; keyed by the Request, so it goes with it.
+ */
+const sessionsReadFor = new WeakMap<Request, LoadedSession>();
+
+export function rememberRequestSession(request: Request, session: LoadedSession): void {
+  sessionsReadFor.set(request, session);
+}
+
+export function takeRequestSession(request: Request, id: string): LoadedSession | null {
+  const session = sessionsReadFor.get(request);
+  sessionsReadFor.delete(request);
+  return session && session.id === id ? session : null;
+}
+
 export class SessionStore {
   constructor(
     private readonly db: PrismaClient,
     private readonly key: Buffer,
     private readonly now: () => Date = () => new Date(),
     private readonly idleSeconds: number = sessionIdleSeconds(),
+    /** Where `load` reads and touches sessions (the app's pg pool); without one, the same SQL through Prisma. */
+    private readonly pool?: SessionPool,
   ) {}
+
+  private async sql<R extends object>(text: string, params: unknown[]): Promise<R[]> {
+    if (this.pool) return (await this.pool.query<R>(text, params)).rows;
+    return this.db.$queryRawUnsafe<R[]>(text, ...params);
+  }
 
   /** A new session row; `data` (a launch's state, encrypted like every write) goes in with it, in one insert. */
   async create(ttlSeconds: number, issuer?: string | null, data?: SmartStorageData): Promise<LoadedSession> {
@@ -100,18 +150,19 @@ export class SessionStore {
   /** The session, or null when the id is unknown or its tokens cannot be decrypted (key rotated). */
   async load(id: string): Promise<LoadedSession | null> {
     if (!id || id.length > 128) return null;
-    const row = await this.db.session.findUnique({ where: { id } });
+    const [stored] = await this.sql<StoredSessionRow>(READ_SESSION_SQL, [id]);
+    const row = stored ? fromStored(stored) : null;
     const session = row ? this.fromRow(row) : null;
     if (!row || !session) return null;
     const now = this.now().getTime();
     // updated_at doubles as last use: a live session in use is touched (at most once a minute).
     if (!session.expired && row.updatedAt.getTime() + TOUCH_INTERVAL_SECONDS * 1000 <= now) {
-      await this.db.session.updateMany({ where: { id }, data: { updatedAt: new Date(now) } });
+      await this.sql(TOUCH_SESSION_SQL, [id, new Date(now)]);
     }
     return session;
   }
 
-  private fromRow(row: SessionRow): LoadedSession | null {
+  private fromRow(row: SessionFields): LoadedSession | null {
     let data: SmartStorageData = {};
     if (row.tokensEnc) {
       try {

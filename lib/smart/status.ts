@@ -5,21 +5,26 @@
  */
 import "server-only";
 import { prisma } from "../db/client";
+import { pgPool } from "../db/pool";
 import { SESSION_COOKIE } from "./cookies";
 import { sessionKey } from "./crypto";
-import { SessionStore } from "./session-store";
+import { rememberRequestSession, SessionStore } from "./session-store";
 
 export type SessionStatus =
   | { status: "ok"; patientId: string | null; practitionerId: string | null; role: string | null; issuer: string | null; expiresAt: string }
   | { status: "no-session" | "session-expired" };
 
-/** Pass the cookie value, e.g. `(await cookies()).get(SESSION_COOKIE)?.value` from next/headers. */
-export async function sessionStatus(cookieValue: string | undefined | null, store?: SessionStore): Promise<SessionStatus> {
+/**
+ * Pass the cookie value, e.g. `(await cookies()).get(SESSION_COOKIE)?.value` from next/headers. With `request`, a
+ * live session read is kept for that request's handler (takeRequestSession), which then need not read it again.
+ */
+export async function sessionStatus(cookieValue: string | undefined | null, store?: SessionStore, request?: Request): Promise<SessionStatus> {
   if (!cookieValue || !/^[A-Za-z0-9_-]{16,128}$/.test(cookieValue)) return { status: "no-session" };
-  const s = store ?? new SessionStore(prisma(), sessionKey());
+  const s = store ?? new SessionStore(prisma(), sessionKey(), undefined, undefined, pgPool());
   const session = await s.load(cookieValue);
   if (!session) return { status: "no-session" };
   if (session.expired) return { status: "session-expired" };
+  if (request) rememberRequestSession(request, session);
   return {
     status: "ok",
     patientId: session.patientId,

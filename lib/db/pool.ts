@@ -21,13 +21,20 @@ export function createPool(url: string, max = Number(process.env.EJM_DB_POOL_MAX
 }
 
 /**
+ * Connections in the app's pool unless EJM_DB_POOL_MAX says otherwise: under load (50 clinic leads and 20
+ * dermatologists at once, `npm run bench -- load`) requests queued for one of 10 (panel p95 385 ms with 10, 305 ms
+ * with 20, a run each).
+ */
+export const APP_POOL_MAX = 20;
+
+/**
  * The app's pool: a request waits at most DB_CONNECT_TIMEOUT_MS for a connection (the database down, or every
  * connection busy), and its outages are noted for the route answering it (lib/db/outage.ts).
  */
 export function pgPool(): pg.Pool {
   const url = databaseUrl();
   if (!globalForPool.ejmPgPool || globalForPool.ejmPgPoolUrl !== url) {
-    globalForPool.ejmPgPool = observeOutages(createPool(url, undefined, { connectionTimeoutMillis: DB_CONNECT_TIMEOUT_MS }));
+    globalForPool.ejmPgPool = observeOutages(createPool(url, Number(process.env.EJM_DB_POOL_MAX) || APP_POOL_MAX, { connectionTimeoutMillis: DB_CONNECT_TIMEOUT_MS }));
     globalForPool.ejmPgPoolUrl = url;
   }
   return globalForPool.ejmPgPool;

@@ -526,6 +526,39 @@ describe("worklist", () => {
     expect(beyond).toMatchObject({ total: 14, rows: [], page: 5, pageCount: 2 });
   });
 
+  it("gives the same totals from the kept counts as from counting the rows, for every filter set the counts answer", async () => {
+    const queries = [
+      "",
+      "scope=all",
+      "source=ehr-a",
+      "source=ehr-b&scope=all",
+      "drug=upadacitinib",
+      "route=topical",
+      "drug=ruxolitinib-cream&route=topical&source=ehr-a",
+      "preset=not-responded",
+      "preset=overdue-labs&source=ehr-b",
+      "preset=abnormal-labs&route=oral",
+      "preset=due-7-days",
+      "scope=all&preset=not-responded",
+      "week=4",
+      "sort=name&page=3&size=10",
+    ];
+    const totals = async (): Promise<Array<[string, number, number]>> =>
+      Promise.all(queries.map(async (q) => [q, (await worklistPage(pool, filters(q), { today: TODAY })).total, (await worklistPage(pool, { ...filters(q), page: 9, size: 10 }, { today: TODAY })).total] as [string, number, number]));
+    const fromKept = await totals();
+    const previous = process.env.PANEL_COUNTS;
+    process.env.PANEL_COUNTS = "rows";
+    try {
+      expect(await totals()).toEqual(fromKept);
+    } finally {
+      if (previous === undefined) delete process.env.PANEL_COUNTS;
+      else process.env.PANEL_COUNTS = previous;
+    }
+    for (const [query, total, beyond] of fromKept) expect(beyond, query).toBe(total);
+    expect(fromKept.filter(([, total]) => total > 0).length).toBeGreaterThanOrEqual(8);
+    expect(new Set(fromKept.map(([, total]) => total)).size).toBeGreaterThanOrEqual(5);
+  });
+
   it("keeps a stable order between equal keys so pages are repeatable", async () => {
     const base = filters("source=ehr-b&sort=drug&size=10");
     const a = await worklistPage(pool, { ...base, page: 2 }, { today: TODAY });
@@ -703,10 +736,17 @@ describe("summary cache", () => {
     expect(db.sql.filter((q) => AGGREGATES.test(q)).length).toBeGreaterThanOrEqual(6);
   });
 
-  it("gives each caller its own copy of the cached figures", async () => {
+  it("shares the cached figures frozen: no caller can change them for the next", async () => {
     const a = await panelSummary(pool, { source: "ehr-c", today: TODAY });
-    a.responseRates.rows.length = 0;
-    expect((await panelSummary(pool, { source: "ehr-c", today: TODAY })).responseRates.rows.length).toBeGreaterThan(0);
+    expect(() => {
+      a.responseRates.rows.length = 0;
+    }).toThrow(TypeError);
+    expect(() => {
+      (a.onJak.byDrugRoute[0] as { count: number }).count = -1;
+    }).toThrow(TypeError);
+    const b = await panelSummary(pool, { source: "ehr-c", today: TODAY });
+    expect(b.responseRates.rows.length).toBeGreaterThan(0);
+    expect(b.onJak.byDrugRoute[0]!.count).toBeGreaterThan(0);
   });
 
   it("recomputes after a new evaluation, even one whose transaction began before the write the cache saw", async () => {

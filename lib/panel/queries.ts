@@ -11,7 +11,7 @@
  */
 import type pg from "pg";
 import { addDays } from "../clinical/dates";
-import { cachedByEvaluations, panelCountsFrom } from "../db/evaluation-cache";
+import { cachedByEvaluations, evaluationsVersionSql, panelCountsFrom } from "../db/evaluation-cache";
 import type { CheckpointVerdict, DrugId, Route, Severity } from "../clinical/types";
 import { DRUGS, describeFilters, panelPatientHref, serializePanelFilters, type PanelFilters, type SortKey } from "./filters";
 import type {
@@ -88,8 +88,8 @@ export async function listSources(db: Queryable): Promise<SourceSummary[]> {
 }
 
 /** The figures for (view, source, today), cached until an evaluation is written (lib/db/evaluation-cache.ts). */
-function cachedFigures<T>(db: Queryable, view: "summary" | "charts", source: string | null, today: string, compute: () => Promise<T>): Promise<T> {
-  return cachedByEvaluations(db, JSON.stringify(["panel", view, source, today, panelCountsFrom()]), source, compute);
+function cachedFigures<T>(db: Queryable, view: "summary" | "charts", source: string | null, today: string, compute: () => Promise<T>, version?: string): Promise<T> {
+  return cachedByEvaluations(db, JSON.stringify(["panel", view, source, today, panelCountsFrom()]), source, compute, version);
 }
 
 /** The relations the summary and charts count from (panelCountsFrom: the kept deltas, or views over the rows). */
@@ -112,19 +112,31 @@ type SummaryFigures = Omit<PanelSummary, "sources" | "lastSync">;
 
 export async function panelSummary(db: Queryable, options: { source: string | null; today: string }): Promise<PanelSummary> {
   const { source, today } = options;
-  const [sources, lastSync, figures] = await Promise.all([
-    listSources(db),
-    db.query<{ source: string; status: string; started_at: Date; finished_at: Date | null }>(
-      `SELECT source, status, started_at, finished_at FROM sync_runs r WHERE ${sourceWhere("r", source)} ORDER BY started_at DESC, id DESC LIMIT 1`,
-      sourceParams(source),
-    ),
-    cachedFigures(db, "summary", source, today, () => summaryFigures(db, source, today)),
-  ]);
-  const last = lastSync.rows[0];
+  // One round trip for what every request reads (the sources, the last sync, the evaluations version); the figures
+  // come from the cache while the version stands.
+  const { rows } = await db.query<{
+    version: string;
+    source_ids: string[];
+    source_names: string[];
+    source_successes: Array<Date | null>;
+    sync_source: string | null;
+    sync_status: string | null;
+    sync_started_at: Date | null;
+    sync_finished_at: Date | null;
+  }>(
+    `SELECT ${evaluationsVersionSql(source)} AS version, s.source_ids, s.source_names, s.source_successes,
+            r.source AS sync_source, r.status AS sync_status, r.started_at AS sync_started_at, r.finished_at AS sync_finished_at
+       FROM (SELECT coalesce(array_agg(id ORDER BY name, id), '{}') AS source_ids, coalesce(array_agg(name ORDER BY name, id), '{}') AS source_names,
+                    coalesce(array_agg(last_success_at ORDER BY name, id), '{}') AS source_successes FROM sources) s
+       LEFT JOIN LATERAL (SELECT source, status, started_at, finished_at FROM sync_runs r WHERE ${sourceWhere("r", source)} ORDER BY started_at DESC, id DESC LIMIT 1) r ON TRUE`,
+    sourceParams(source),
+  );
+  const row = rows[0]!;
+  const figures = await cachedFigures(db, "summary", source, today, () => summaryFigures(db, source, today), row.version);
   return {
     ...figures,
-    sources,
-    lastSync: last ? { source: last.source, status: last.status, startedAt: iso(last.started_at) ?? "", finishedAt: iso(last.finished_at) } : null,
+    sources: row.source_ids.map((id, i) => ({ id, name: row.source_names[i]!, lastSuccessAt: iso(row.source_successes[i]) })),
+    lastSync: row.sync_source !== null ? { source: row.sync_source, status: row.sync_status ?? "", startedAt: iso(row.sync_started_at) ?? "", finishedAt: iso(row.sync_finished_at) } : null,
   };
 }
 
@@ -325,27 +337,64 @@ interface WorklistDbRow {
   labs_abnormal: number;
 }
 
-/** One page of the worklist and the number of rows over all pages (two queries, in parallel). */
+/**
+ * The number of worklist matches as SQL over the patient counts the evaluation writes keep (panel_patient_deltas),
+ * for the filter sets those counts answer (scope, source, drug, route, and with scope on-jak the not-responded,
+ * overdue-labs and abnormal-labs presets); null for any other filter, or when the counts are read from the rows.
+ * Adds its parameters to `c`.
+ */
+function keptCountSql(filters: PanelFilters, c: Conditions): string | null {
+  if (panelCountsFrom() === "rows") return null;
+  if (filters.week || filters.verdict || filters.flag || filters.severity || filters.prescriber || filters.from || filters.to) return null;
+  const column =
+    filters.scope === "all"
+      ? filters.preset === null
+        ? "evaluated"
+        : null
+      : { none: "on_jak", "not-responded": "not_responded", "overdue-labs": "overdue_patients", "abnormal-labs": "abnormal_patients", "due-7-days": null }[filters.preset ?? "none"];
+  if (!column) return null;
+  const where = [
+    ...(filters.source ? [`d.source = ${c.param(filters.source)}`] : []),
+    ...(filters.drug ? [`d.drug = ${c.param(filters.drug)}`] : []),
+    ...(filters.route ? [`d.route = ${c.param(filters.route)}`] : []),
+  ];
+  return `(SELECT coalesce(sum(d.${column}), 0) FROM panel_patient_deltas d${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""})`;
+}
+
+/** One page of the worklist and the number of rows over all pages. */
 export async function worklistPage(db: Queryable, filters: PanelFilters, options: { today: string; sourceName?: (id: string) => string }): Promise<WorklistPage> {
   const where = worklistConditions(filters, options.today);
   const limit = `LIMIT ${filters.size} OFFSET ${(filters.page - 1) * filters.size}`;
-  const [rows, count] = await Promise.all([
-    db.query<WorklistDbRow>(
-      `SELECT e.source, e.patient_id, e.patient_name, e.on_jak, e.drug, e.route, e.course_start, e.course_week, e.prescriber,
-              e.latest_checkpoint_week, e.latest_verdict, e.next_due_date, e.next_due_kind,
-              e.flags_critical, e.flags_warning, e.flags_info, e.labs_overdue, e.labs_missing, e.labs_abnormal
-         FROM evaluations e
-        ${where.where}
-        ORDER BY ${worklistOrder(filters.sort, filters.dir)}
-        ${limit}`,
-      where.params,
-    ),
-    db.query<{ total: string }>(`SELECT count(*) AS total FROM evaluations e ${where.where}`, where.params),
-  ]);
-  const total = num(count.rows[0]?.total);
+  const order = worklistOrder(filters.sort, filters.dir);
+  const columns = `e.source, e.patient_id, e.patient_name, e.on_jak, e.drug, e.route, e.course_start, e.course_week, e.prescriber,
+            e.latest_checkpoint_week, e.latest_verdict, e.next_due_date, e.next_due_kind,
+            e.flags_critical, e.flags_warning, e.flags_info, e.labs_overdue, e.labs_missing, e.labs_abnormal`;
+  const kept = keptCountSql(filters, where);
+  // The page's keys sorted (narrow rows), then its rows by primary key. The number of matches: from the kept counts
+  // when they can answer the filters (a window count over the scan cost a third of the query), else counted in the
+  // same scan; a page past the end has no row to carry that count: counted apart.
+  const rows = await db.query<WorklistDbRow & { total: string }>(
+    kept
+      ? `WITH page AS (SELECT e.source, e.patient_id FROM evaluations e ${where.where} ORDER BY ${order} ${limit})
+         SELECT ${columns}, t.total
+           FROM (SELECT ${kept} AS total) t
+           LEFT JOIN (page JOIN evaluations e ON e.source = page.source AND e.patient_id = page.patient_id) ON TRUE
+          ORDER BY ${order}`
+      : `WITH page AS (SELECT e.source, e.patient_id, count(*) OVER () AS total FROM evaluations e ${where.where} ORDER BY ${order} ${limit})
+         SELECT ${columns}, page.total
+           FROM page JOIN evaluations e ON e.source = page.source AND e.patient_id = page.patient_id
+          ORDER BY ${order}`,
+    where.params,
+  );
+  const pageRows = rows.rows.filter((r) => r.patient_id !== null);
+  const counted =
+    kept || pageRows.length > 0 || filters.page === 1
+      ? rows.rows[0]?.total
+      : (await db.query<{ total: string }>(`SELECT count(*) AS total FROM evaluations e ${where.where}`, where.params)).rows[0]?.total;
+  const total = num(counted);
   return {
     today: options.today,
-    rows: rows.rows.map(toWorklistRow),
+    rows: pageRows.map(toWorklistRow),
     total,
     page: filters.page,
     pageSize: filters.size,

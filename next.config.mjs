@@ -9,6 +9,7 @@ const nextConfig = {
   typedRoutes: false,
   // Static assets' headers; pages and routes get CSP (nonce, frame-ancestors: the allowed EHRs), HSTS over https and
   // Permissions-Policy from proxy.ts. No X-Frame-Options: it cannot allow the EHRs that embed the app in an iframe.
+  // The JSON API (/api/*, left out of proxy.ts) is never a document: a CSP that allows nothing, never framed.
   async headers() {
     return [
       {
@@ -16,6 +17,14 @@ const nextConfig = {
         headers: [
           { key: "X-Content-Type-Options", value: "nosniff" },
           { key: "Referrer-Policy", value: "strict-origin-when-cross-origin" },
+        ],
+      },
+      {
+        source: "/api/:path*",
+        headers: [
+          { key: "Content-Security-Policy", value: "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'" },
+          { key: "Permissions-Policy", value: "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), interest-cohort=()" },
+          { key: "Cross-Origin-Opener-Policy", value: "same-origin" },
         ],
       },
     ];

@@ -131,6 +131,12 @@ describe.skipIf(!hasBuild && !process.env.CI)("page views and API requests while
   it("answers 503 to retry while PostgreSQL is down, keeps running, and recovers with the same session once it is back", async () => {
     expect(await ehrLaunch()).toBe(patientPage);
     for (const route of jsonRoutes) expect((await get(route, "application/json")).status, route).toBe(200);
+    // The JSON API's security headers come from next.config.mjs (proxy.ts leaves /api/ out); pages keep a nonce'd CSP.
+    const api = await get("/api/panel/summary", "application/json");
+    expect(api.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+    expect(api.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(api.headers.get("permissions-policy")).toContain("camera=()");
+    expect((await get("/panel")).headers.get("content-security-policy")).toMatch(/script-src 'self' 'nonce-[^']+' 'strict-dynamic'/);
     for (const page of pages) {
       const answer = await get(page);
       expect(answer.status, page).toBe(200);

@@ -1,5 +1,6 @@
 /**
- * Response security headers (applied by proxy.ts to every page and route): a Content-Security-Policy with a
+ * Response security headers (applied by proxy.ts to every page and route outside /api/, whose JSON answers get fixed
+ * headers from next.config.mjs: a CSP that allows nothing): a Content-Security-Policy with a
  * per-request script nonce (Next applies it to its own scripts; pages render dynamically), frame-ancestors
  * limited to 'self' and the allowed SMART issuers' origins (EHRs that embed the app in an iframe),
  * Strict-Transport-Security over https, Permissions-Policy and the usual hardening headers.

@@ -21,7 +21,7 @@
  *   and from the server's own log lines the FHIR fetch and engine time of each patient view.
  */
 import { randomBytes } from "node:crypto";
-import { readdir, readFile, rm } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import { createServer } from "node:net";
 import { availableParallelism, loadavg } from "node:os";
@@ -318,12 +318,8 @@ async function treeRss(root: number): Promise<number> {
   return bytes;
 }
 
-/**
- * The V8 heap in use after a full garbage collection, of a process started with --inspect=127.0.0.1:<port>: through
- * the inspector's WebSocket (HeapProfiler.collectGarbage, then Runtime.getHeapUsage). The heap, not the RSS, says
- * whether memory is retained: V8 keeps freed pages for a while.
- */
-export async function heapAfterGc(inspectPort: number): Promise<number> {
+/** A DevTools protocol session with a process started with --inspect=127.0.0.1:<port> (loopback only). */
+async function inspectorSession(inspectPort: number): Promise<{ call(method: string, params?: Record<string, unknown>): Promise<Record<string, unknown>>; close(): void }> {
   const targets = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl?: string }>;
   const url = targets[0]?.webSocketDebuggerUrl;
   if (!url) throw new Error("the server's inspector lists no target");
@@ -333,7 +329,7 @@ export async function heapAfterGc(inspectPort: number): Promise<number> {
     socket.addEventListener("error", () => reject(new Error("could not connect to the server's inspector")), { once: true });
   });
   let nextId = 0;
-  const call = (method: string): Promise<Record<string, unknown>> =>
+  const call = (method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> =>
     new Promise((resolve, reject) => {
       const id = ++nextId;
       const onMessage = (event: MessageEvent): void => {
@@ -344,17 +340,47 @@ export async function heapAfterGc(inspectPort: number): Promise<number> {
         else resolve(message.result ?? {});
       };
       socket.addEventListener("message", onMessage);
-      socket.send(JSON.stringify({ id, method }));
+      socket.send(JSON.stringify({ id, method, params }));
     });
+  return { call, close: () => socket.close() };
+}
+
+/**
+ * The V8 heap in use after a full garbage collection, through the server's inspector (HeapProfiler.collectGarbage,
+ * then Runtime.getHeapUsage). The heap, not the RSS, says whether memory is retained: V8 keeps freed pages for a while.
+ */
+export async function heapAfterGc(inspectPort: number): Promise<number> {
+  const session = await inspectorSession(inspectPort);
   try {
     // Twice: objects with finalizers (and weak references) are freed by the second collection.
-    await call("HeapProfiler.collectGarbage");
-    await call("HeapProfiler.collectGarbage");
-    const usage = await call("Runtime.getHeapUsage");
+    await session.call("HeapProfiler.collectGarbage");
+    await session.call("HeapProfiler.collectGarbage");
+    const usage = await session.call("Runtime.getHeapUsage");
     return Number(usage.usedSize);
   } finally {
-    socket.close();
+    session.close();
   }
+}
+
+/**
+ * LOAD_CPU_PROFILE=<file.cpuprofile>: the server's CPU profile during the timed load (V8's sampling profiler through
+ * the inspector, for Chrome DevTools or speedscope). Profiling slows the server a little: figures from such a run
+ * are for finding where the time goes, not for the table. Returns the function that stops it and writes the file.
+ */
+async function startCpuProfile(inspectPort: number, file: string): Promise<() => Promise<void>> {
+  const session = await inspectorSession(inspectPort);
+  await session.call("Profiler.enable");
+  await session.call("Profiler.setSamplingInterval", { interval: 500 });
+  await session.call("Profiler.start");
+  return async () => {
+    try {
+      const { profile } = await session.call("Profiler.stop");
+      await writeFile(file, JSON.stringify(profile));
+      progress(`load: the server's CPU profile is in ${file}`);
+    } finally {
+      session.close();
+    }
+  };
 }
 
 // --- the app server -------------------------------------------------------------------------------------------
@@ -543,6 +569,7 @@ export async function benchLoad(): Promise<BenchRow[]> {
   const cpuBefore = await cpuSnapshot(roots);
   const transactionsBefore = await transactions();
   serverLog.recording = true;
+  const stopProfile = process.env.LOAD_CPU_PROFILE ? await startCpuProfile(inspectPort, process.env.LOAD_CPU_PROFILE) : null;
   const sampler = setInterval(() => {
     void treeRss(serverPid).then((bytes) => rssSamples.push(bytes));
     void treeRss(sandbox.pid).then((bytes) => sandboxRss.push(bytes));
@@ -557,6 +584,7 @@ export async function benchLoad(): Promise<BenchRow[]> {
     clearInterval(sampler);
     clearInterval(writer);
     serverLog.recording = false;
+    await stopProfile?.();
   }
   const cpu = cpuBetween(cpuBefore, await cpuSnapshot(roots));
   // PostgreSQL publishes a backend's counts within a second or so of its last transaction.

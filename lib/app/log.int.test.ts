@@ -129,7 +129,7 @@ describe("the logs of a sync, patient views and CDS calls", () => {
           "jak-monitor-patient-view",
           {
             pool,
-            clients: () => [{ iss: EHR_ISS, jwks: { keys: [ehrKey.publicJwk] } }],
+            clients: () => [{ iss: EHR_ISS, jwks: { keys: [ehrKey.publicJwk] }, fhirServerAllow: [sandbox.fhirBase] }],
             serviceBase: () => APP,
             asOf: () => AS_OF,
             appLaunchUrl: () => `${APP}/launch`,

@@ -31,7 +31,8 @@ let patientIds: string[] = [];
 function deps(): CdsServiceDeps {
   return {
     pool,
-    clients: () => [{ iss: ISS, jwks: { keys: [key.publicJwk] } }],
+    // The EHR's iss is not the sandbox's origin: its FHIR server is registered for it.
+    clients: () => [{ iss: ISS, jwks: { keys: [key.publicJwk] }, fhirServerAllow: [sandbox.fhirBase] }],
     serviceBase: () => APP,
     asOf: () => AS_OF,
     appLaunchUrl: () => `${APP}/launch`,

@@ -86,8 +86,19 @@ describe("service and launch URLs", () => {
 });
 
 describe("fhirServerAllowed", () => {
-  it("allows any server without an allow-list, and only listed bases with one", () => {
-    expect(fhirServerAllowed({ iss: "a", jwksUrl: "https://a/k" }, "https://anything.example.org/fhir")).toBe(true);
+  it("without an allow-list, allows only servers on the origin of the client's iss", () => {
+    const ehr = { iss: "https://ehr.example.org", jwksUrl: "https://ehr.example.org/k" };
+    expect(fhirServerAllowed(ehr, "https://ehr.example.org/fhir/r4")).toBe(true);
+    expect(fhirServerAllowed(ehr, "https://anything.example.org/fhir")).toBe(false);
+    expect(fhirServerAllowed(ehr, "http://ehr.example.org/fhir")).toBe(false);
+    expect(fhirServerAllowed(ehr, "https://ehr.example.org:8443/fhir")).toBe(false);
+    expect(fhirServerAllowed(ehr, "http://169.254.169.254/latest/meta-data")).toBe(false);
+    expect(fhirServerAllowed(ehr, "not a url")).toBe(false);
+    // An iss that is not a URL names no origin: only an allow-list lets the service call a server for it.
+    expect(fhirServerAllowed({ iss: "ehr-client-1", jwksUrl: "https://a/k" }, "https://ehr.example.org/fhir")).toBe(false);
+  });
+
+  it("with an allow-list, allows only the listed bases", () => {
     const client = { iss: "a", jwksUrl: "https://a/k", fhirServerAllow: ["https://ehr.example.org/fhir"] };
     expect(fhirServerAllowed(client, "https://ehr.example.org/fhir/")).toBe(true);
     expect(fhirServerAllowed(client, "https://ehr.example.org/fhir/r4")).toBe(true);

@@ -7,7 +7,8 @@
  *                          `${base}/cds-services/${id}`); else APP_BASE_URL, else the request's origin
  *   APP_BASE_URL           also the base of the app's SMART launch URL in cards (`${base}/launch`)
  * Each client needs a way to find its keys: `jwks` (inline public keys), `jwksUrl`, or a `jkuAllow` list of JWKS URLs
- * the client may name in its JWT header. Without any client every hook call is refused (401).
+ * the client may name in its JWT header; `fhirServerAllow` the FHIR bases the service may read for it (default: the
+ * origin of its `iss`). Without any client every hook call is refused (401).
  */
 import { readFileSync } from "node:fs";
 import type { JSONWebKeySet } from "jose";
@@ -23,7 +24,10 @@ export interface CdsClientConfig {
   jwks?: JSONWebKeySet;
   /** JWKS URLs the client may name in the JWT's `jku` header; any other `jku` is refused. */
   jkuAllow?: string[];
-  /** FHIR base URLs (prefixes) the service may call for this client; absent: any http(s) fhirServer it sends. */
+  /**
+   * FHIR base URLs (prefixes) the service may call for this client; absent: only a fhirServer on the origin of the
+   * client's `iss` (an EHR whose FHIR server lives elsewhere lists it here).
+   */
   fhirServerAllow?: string[];
 }
 
@@ -125,9 +129,22 @@ export function cdsAppLaunchUrl(request: Request, env: Record<string, string | u
   return `${base ? stripSlash(base) : requestOrigin(request, null)}/launch`;
 }
 
-/** Whether the service may call `fhirServer` for this client (with the client's own authorisation). */
+/**
+ * Whether the service may call `fhirServer` for this client (with the client's own authorisation): a URL under one of
+ * its `fhirServerAllow` prefixes, or without that list one on the origin of its `iss`. Never any URL a signed body
+ * names: the service would make requests wherever a client (or a stolen client key) pointed it.
+ */
 export function fhirServerAllowed(client: CdsClientConfig, fhirServer: string): boolean {
-  if (!client.fhirServerAllow) return true;
   const target = stripSlash(fhirServer);
-  return client.fhirServerAllow.some((prefix) => target === prefix || target.startsWith(`${prefix}/`));
+  if (client.fhirServerAllow) return client.fhirServerAllow.some((prefix) => target === prefix || target.startsWith(`${prefix}/`));
+  const origin = (url: string): string | null => {
+    try {
+      const parsed = new URL(url);
+      return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.origin : null;
+    } catch {
+      return null;
+    }
+  };
+  const issOrigin = origin(client.iss);
+  return issOrigin !== null && origin(target) === issOrigin;
 }

@@ -187,7 +187,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => jwksServer.listen(0, "127.0.0.1", resolve));
   jwksOrigin = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}`;
-  clients = [{ iss: EHR_ISS, jwks: { keys: [ehrKey.publicJwk] }, jkuAllow: [`${jwksOrigin}/allowed/jwks.json`] }];
+  // The EHR's iss is not the sandbox's origin: its FHIR server is registered for it.
+  clients = [{ iss: EHR_ISS, jwks: { keys: [ehrKey.publicJwk] }, jkuAllow: [`${jwksOrigin}/allowed/jwks.json`], fhirServerAllow: [sandbox.fhirBase] }];
 
   // Prisma's generated client (behind lib/db) loads only after the sandbox has started (README: import order).
   const { startTestDatabase } = await import("../db/testing");
@@ -289,6 +290,14 @@ describe("patient-view", () => {
     expect(cards[0]!.detail).toContain("Scores and laboratory results (Observation) could not be read");
     const audit = await lastAudit("cds.patient-view");
     expect(String(audit.detail.unread)).toContain("observations");
+  });
+
+  it("does not call a FHIR server off its iss's origin for a client that lists none", async () => {
+    fhirCalls.length = 0;
+    const unlisted = [{ iss: EHR_ISS, jwks: clients[0]!.jwks! }];
+    const cards = await cardsOf(await callHook(CDS_SERVICE_IDS.patientView, patientViewBody(patientA, authorization()), {}, { clients: () => unlisted }));
+    expect(fhirCalls).toEqual([]);
+    expect(cards[0]!.detail).toContain("not one this client is registered for");
   });
 
   it("does not call a FHIR server the client is not registered for", async () => {

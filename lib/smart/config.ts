@@ -22,7 +22,8 @@ export const SANDBOX_DEMO_SECRET = "sandbox-app-secret";
 /**
  * Secrets come only from the environment in production: with NODE_ENV=production (and not the demo, EJM_DEMO=1)
  * a missing SESSION_SECRET or SMART client credential (SMART_CLIENT_SECRET, SMART_CLIENT_PRIVATE_JWK, or
- * SMART_PUBLIC_CLIENT=1) stops the app at startup with this error instead of a generated or demo secret.
+ * SMART_PUBLIC_CLIENT=1) stops the app at startup with this error instead of a generated or demo secret, and so do
+ * CDS clients without a configured public base (CDS_SERVICE_BASE_URL or APP_BASE_URL).
  */
 export function productionSecretProblems(env: Record<string, string | undefined> = process.env): string[] {
   if (env.NODE_ENV !== "production" || env.EJM_DEMO === "1") return [];
@@ -32,6 +33,11 @@ export function productionSecretProblems(env: Record<string, string | undefined>
   const publicClient = env.SMART_PUBLIC_CLIENT === "1" || env.SMART_PUBLIC_CLIENT === "true";
   if (!publicClient && !env.SMART_CLIENT_SECRET && !env.SMART_CLIENT_PRIVATE_JWK) {
     problems.push("no SMART client credential: set SMART_CLIENT_SECRET or SMART_CLIENT_PRIVATE_JWK (or SMART_PUBLIC_CLIENT=1)");
+  }
+  // The CDS JWT's aud must equal the service URL: from configuration, never from the request's Host header.
+  const cdsClients = Boolean(env.CDS_CLIENTS?.trim() || env.CDS_CLIENTS_FILE?.trim());
+  if (cdsClients && !env.CDS_SERVICE_BASE_URL?.trim() && !env.APP_BASE_URL?.trim()) {
+    problems.push("CDS_CLIENTS is set without CDS_SERVICE_BASE_URL or APP_BASE_URL (the public base the CDS JWT's aud is checked against)");
   }
   return problems;
 }

@@ -14,6 +14,12 @@ describe("secrets only from the environment in production", () => {
 
   it("starts in production with the secrets set, and in the demo or development without them", () => {
     expect(productionSecretProblems({ NODE_ENV: "production", SESSION_SECRET: SECRET, SMART_CLIENT_SECRET: "s" })).toEqual([]);
+    // CDS clients need a configured base for the JWT's aud, not one taken from the request's Host header.
+    const cds = { NODE_ENV: "production", SESSION_SECRET: SECRET, SMART_CLIENT_SECRET: "s", CDS_CLIENTS: "[]" };
+    expect(productionSecretProblems(cds)).toEqual([expect.stringMatching(/CDS_CLIENTS is set without CDS_SERVICE_BASE_URL or APP_BASE_URL/)]);
+    expect(productionSecretProblems({ ...cds, APP_BASE_URL: "https://app.example.org" })).toEqual([]);
+    expect(productionSecretProblems({ ...cds, CDS_CLIENTS: undefined, CDS_CLIENTS_FILE: "/etc/ejm/cds.json", CDS_SERVICE_BASE_URL: "https://cds.example.org" })).toEqual([]);
+    expect(productionSecretProblems({ ...cds, NODE_ENV: "development" })).toEqual([]);
     expect(productionSecretProblems({ NODE_ENV: "production", SESSION_SECRET: SECRET, SMART_PUBLIC_CLIENT: "1" })).toEqual([]);
     expect(productionSecretProblems({ NODE_ENV: "production", EJM_DEMO: "1" })).toEqual([]);
     expect(productionSecretProblems({ NODE_ENV: "development" })).toEqual([]);

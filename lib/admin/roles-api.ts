@@ -10,6 +10,7 @@ import { APP_ROLES, canonicalIssuer, type AppRole } from "../smart/roles";
 import { grantRole, listRoleAssignments, revokeRole, RoleChangeError, seenIssuers, type AdminActor } from "./role-assignments";
 import type { GrantRoleResponse, RevokeRoleResponse, RoleAssignmentsResponse } from "./types";
 import { auditOrigin } from "../audit/audit";
+import { isDatabaseUnavailable } from "../db/outage";
 
 export interface RolesApiDeps {
   db: PrismaClient;
@@ -54,9 +55,11 @@ export const revokeSchema = z.strictObject({
   practitioner: PRACTITIONER,
 });
 
+/** 503 (try again) when the database did not answer; any other failure is a 500, not a promise that a retry helps. */
 function serviceUnavailable(endpoint: string, error: unknown): Response {
   const code = typeof (error as { code?: unknown })?.code === "string" ? (error as { code: string }).code : "-";
   console.error(`[admin] roles-${endpoint}-failed error=${error instanceof Error ? error.name : "unknown"} sqlstate=${code}`);
+  if (!isDatabaseUnavailable(error)) return errorResponse(500, "server-error", "The role assignments could not be read or changed (an error in the app; it is logged).");
   return errorResponse(503, "database-unavailable", "The role assignments could not be read or changed (the database did not answer). Try again in a minute.");
 }
 

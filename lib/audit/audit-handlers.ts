@@ -10,6 +10,7 @@ import type { AppRole } from "../smart/roles";
 import { auditOrigin, auditRows, readAudit, tryRecordAudit, type AuditDb, type AuditPage, type AuditRow, type PgQueryable } from "./audit";
 import { auditFiltersDetail, parseAuditQuery, type AuditQueryProblem } from "./audit-query";
 import { auditBundleJson } from "./fhir-audit-event";
+import { isDatabaseUnavailable } from "../db/outage";
 
 /** The audit trail (page, API, FHIR export) is for administrators only. */
 export const AUDIT_ROLES: readonly AppRole[] = ["admin"];
@@ -48,8 +49,10 @@ function badRequest(problems: AuditQueryProblem[]): Response {
   return json(400, { error: "bad-request", message: `The filters are not valid: ${problems.map((p) => p.reason).join("; ")}.`, problems } satisfies AuditApiErrorBody);
 }
 
+/** 503 (try again) when the database did not answer; any other failure is a 500. */
 function unavailable(error: unknown): Response {
   log("audit-read-failed", { error: error instanceof Error ? error.name : "unknown", sqlstate: typeof (error as { code?: unknown })?.code === "string" ? (error as { code: string }).code : null });
+  if (!isDatabaseUnavailable(error)) return json(500, { error: "server-error", message: "The audit trail could not be read (an error in the app; it is logged)." } satisfies AuditApiErrorBody);
   return json(503, { error: "unavailable", message: "The audit trail could not be read. Try again; if it keeps failing, check the database (GET /api/health)." } satisfies AuditApiErrorBody);
 }
 

@@ -189,16 +189,18 @@ export interface ExportAuditEntry {
 export async function readExportAudit(pool: pg.Pool, options: { page: number; pageSize: number }): Promise<{ rows: ExportAuditEntry[]; total: number; page: number; pageSize: number }> {
   const page = Math.max(1, Math.floor(options.page));
   const pageSize = Math.min(200, Math.max(1, Math.floor(options.pageSize)));
-  const [rows, total] = await Promise.all([
-    pool.query<{ id: string; at: Date; actor: string; role: string | null; outcome: string; detail: ExportAuditDetail }>(
-      "SELECT id, at, actor, role, outcome, detail FROM audit_events WHERE action = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3",
-      [EXPORT_AUDIT_ACTION, pageSize, (page - 1) * pageSize],
-    ),
-    pool.query<{ n: string }>("SELECT count(*) AS n FROM audit_events WHERE action = $1", [EXPORT_AUDIT_ACTION]),
-  ]);
+  // The page and the total in one statement: one snapshot, so a new entry is either in both or in neither.
+  const rows = await pool.query<{ total: string; id: string | null; at: Date; actor: string; role: string | null; outcome: string; detail: ExportAuditDetail }>(
+    `SELECT t.total, a.id, a.at, a.actor, a.role, a.outcome, a.detail
+       FROM (SELECT count(*) AS total FROM audit_events WHERE action = $1) t
+       LEFT JOIN LATERAL (SELECT id, at, actor, role, outcome, detail FROM audit_events WHERE action = $1 ORDER BY at DESC, id DESC LIMIT $2 OFFSET $3) a ON TRUE
+      ORDER BY a.at DESC, a.id DESC`,
+    [EXPORT_AUDIT_ACTION, pageSize, (page - 1) * pageSize],
+  );
+  const entries = rows.rows.filter((r) => r.id !== null);
   return {
-    rows: rows.rows.map((r) => ({ id: String(r.id), at: r.at.toISOString(), actor: r.actor, role: r.role, outcome: r.outcome, detail: r.detail })),
-    total: Number(total.rows[0]?.n ?? 0),
+    rows: entries.map((r) => ({ id: String(r.id), at: r.at.toISOString(), actor: r.actor, role: r.role, outcome: r.outcome, detail: r.detail })),
+    total: Number(rows.rows[0]?.total ?? 0),
     page,
     pageSize,
   };

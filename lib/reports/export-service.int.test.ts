@@ -64,8 +64,9 @@ async function auditCount(): Promise<number> {
 /** Waits for the direct export's audit entry (written when the stream has finished). */
 async function lastAudit(after: number): Promise<import("../db/report-export-store").ExportAuditEntry> {
   for (let i = 0; i < 100; i++) {
-    // The page's rows and its total are read apart: once the total shows the entry committed, read the rows again.
-    if ((await auditCount()) > after) return (await store.readExportAudit(pool, { page: 1, pageSize: 1 })).rows[0]!;
+    // The page's rows and its total come from one snapshot: a total that counts the entry comes with it.
+    const page = await store.readExportAudit(pool, { page: 1, pageSize: 1 });
+    if (page.total > after) return page.rows[0]!;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error("no audit entry written");
@@ -157,6 +158,8 @@ describe("report exports", () => {
     expect(done).toMatchObject({ status: "done", rowsWritten: plan.rows, rowsTotal: plan.rows });
     expect(await auditCount()).toBe(before + 1);
     expect((await store.readExportAudit(pool, { page: 1, pageSize: 1 })).rows[0]!.detail).toMatchObject({ mode: "background", exportId: id, rows: plan.rows });
+    const beyond = await store.readExportAudit(pool, { page: 1000, pageSize: 50 });
+    expect(beyond).toMatchObject({ rows: [], page: 1000, pageSize: 50, total: await auditCount() });
 
     const download = await service.exportDownload(pool, id, ACTOR);
     const direct = service.streamExport(pool, request, ACTOR, { baseUrl: "http://app.test", now: () => NOW, env });

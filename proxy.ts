@@ -26,6 +26,6 @@ export function proxy(request: NextRequest): NextResponse {
 
 export const config = {
   // Static assets carry no HTML; the JSON API gets fixed headers from next.config.mjs (no nonce to make: running
-  // the proxy cost each API request about a fifth of its CPU); everything else (pages, CDS Hooks, callback) gets these.
+  // the proxy cost a summary request about an eighth of its CPU); everything else (pages, CDS Hooks, callback) gets these.
   matcher: ["/((?!_next/static|_next/image|favicon.ico|api/).*)"],
 };

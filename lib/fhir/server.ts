@@ -7,17 +7,11 @@ import "server-only";
 import { eventLogger } from "../app/log";
 import { auditTo } from "../audit/audit";
 import { pgPool } from "../db/pool";
-import type { CodeMapping } from "../clinical/types";
+import { readCodeMappings } from "../db/code-mappings";
 import { smartDeps } from "../smart/server";
 import type { PatientApiDeps } from "./patient-api";
 
-export async function siteCodeMappings(): Promise<CodeMapping[]> {
-  // Plain SQL on the pg pool, like the session read: every patient view reads these.
-  const { rows } = await pgPool().query<{ system: string; code: string; concept: string; display: string | null }>("SELECT system, code, concept, display FROM code_mappings ORDER BY id");
-  return rows.map((m) => ({ system: m.system, code: m.code, concept: m.concept, ...(m.display ? { display: m.display } : {}) }));
-}
-
 export function patientViewDeps(): PatientApiDeps {
   const deps = smartDeps();
-  return { store: deps.store, config: deps.config, log: eventLogger("patient-view"), codeMappings: siteCodeMappings, audit: auditTo(pgPool()) };
+  return { store: deps.store, config: deps.config, log: eventLogger("patient-view"), codeMappings: () => readCodeMappings(pgPool()), audit: auditTo(pgPool()) };
 }

@@ -13,7 +13,7 @@ import type pg from "pg";
 import { addDays } from "../clinical/dates";
 import { cachedByEvaluations, evaluationsVersionSql, panelCountsFrom } from "../db/evaluation-cache";
 import type { CheckpointVerdict, DrugId, Route, Severity } from "../clinical/types";
-import { DRUGS, describeFilters, panelPatientHref, serializePanelFilters, type PanelFilters, type SortKey } from "./filters";
+import { DRUGS, describeFilters, panelPatientHref, serializePanelFilters, type PanelFilters, type Preset, type SortKey } from "./filters";
 import type {
   FilterOptions,
   LabCompletenessPoint,
@@ -343,15 +343,19 @@ interface WorklistDbRow {
  * overdue-labs and abnormal-labs presets); null for any other filter, or when the counts are read from the rows.
  * Adds its parameters to `c`.
  */
+/** The panel_patient_deltas column counting on-JAK patients who match each preset (none: no preset). */
+const ON_JAK_KEPT_COUNT: Record<Preset | "none", string | null> = {
+  none: "on_jak",
+  "not-responded": "not_responded",
+  "overdue-labs": "overdue_patients",
+  "abnormal-labs": "abnormal_patients",
+  "due-7-days": null,
+};
+
 function keptCountSql(filters: PanelFilters, c: Conditions): string | null {
   if (panelCountsFrom() === "rows") return null;
   if (filters.week || filters.verdict || filters.flag || filters.severity || filters.prescriber || filters.from || filters.to) return null;
-  const column =
-    filters.scope === "all"
-      ? filters.preset === null
-        ? "evaluated"
-        : null
-      : { none: "on_jak", "not-responded": "not_responded", "overdue-labs": "overdue_patients", "abnormal-labs": "abnormal_patients", "due-7-days": null }[filters.preset ?? "none"];
+  const column = filters.scope === "all" ? (filters.preset === null ? "evaluated" : null) : ON_JAK_KEPT_COUNT[filters.preset ?? "none"];
   if (!column) return null;
   const where = [
     ...(filters.source ? [`d.source = ${c.param(filters.source)}`] : []),

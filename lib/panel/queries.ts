@@ -13,6 +13,7 @@ import type pg from "pg";
 import { addDays } from "../clinical/dates";
 import { cachedByEvaluations, evaluationsVersionSql, panelCountsFrom } from "../db/evaluation-cache";
 import type { CheckpointVerdict, DrugId, Route, Severity } from "../clinical/types";
+import { latestWorklistSnapshot, refreshWorklistSnapshot, type SnapshotOptions } from "./worklist-snapshot";
 import { DRUGS, describeFilters, panelPatientHref, serializePanelFilters, type PanelFilters, type Preset, type SortKey } from "./filters";
 import type {
   FilterOptions,
@@ -299,20 +300,24 @@ const NAME = "e.patient_name";
 const SEVERITY_RANK_SQL = "(CASE e.max_severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 WHEN 'info' THEN 1 ELSE 0 END)";
 const VERDICT_RANK_SQL = "(CASE e.latest_verdict WHEN 'not-responded' THEN 0 WHEN 'not-assessable' THEN 1 WHEN 'responded' THEN 2 ELSE 3 END)";
 
-/** ORDER BY for a sort key: the key in the chosen direction (empty values last either way), then fixed tie-breakers so pages never overlap. */
-export function worklistOrder(sort: SortKey, dir: "asc" | "desc"): string {
+/**
+ * ORDER BY for a sort key: the key in the chosen direction (empty values last either way), then fixed tie-breakers
+ * so pages never overlap: the name, then the primary key. `byName`: SQL that orders as that tail does (the
+ * snapshot's precomputed rank of each row by name, which spares a sort by collation per order).
+ */
+export function worklistOrder(sort: SortKey, dir: "asc" | "desc", byName?: { asc: string; desc: string }): string {
   const d = dir === "asc" ? "ASC" : "DESC";
   const flip = dir === "asc" ? "DESC" : "ASC";
-  const byName = `${NAME} ASC NULLS LAST`;
+  const thenByName = byName ? [byName.asc] : [`${NAME} ASC NULLS LAST`, "e.source ASC", "e.patient_id ASC"];
   const keys: Record<SortKey, string[]> = {
-    name: [`${NAME} ${d} NULLS LAST`],
-    drug: [`e.drug ${d} NULLS LAST`, `e.route ${d} NULLS LAST`, byName],
-    week: [`e.course_week ${d} NULLS LAST`, byName],
-    verdict: [`${VERDICT_RANK_SQL} ${d}`, `e.latest_checkpoint_week ${flip} NULLS LAST`, byName],
-    due: [`e.next_due_date ${d} NULLS LAST`, byName],
-    severity: [`${SEVERITY_RANK_SQL} ${d}`, `e.flags_critical ${d}`, `e.flags_warning ${d}`, `e.flags_info ${d}`, byName],
+    name: byName ? [byName[dir]] : [`${NAME} ${d} NULLS LAST`, "e.source ASC", "e.patient_id ASC"],
+    drug: [`e.drug ${d} NULLS LAST`, `e.route ${d} NULLS LAST`, ...thenByName],
+    week: [`e.course_week ${d} NULLS LAST`, ...thenByName],
+    verdict: [`${VERDICT_RANK_SQL} ${d}`, `e.latest_checkpoint_week ${flip} NULLS LAST`, ...thenByName],
+    due: [`e.next_due_date ${d} NULLS LAST`, ...thenByName],
+    severity: [`${SEVERITY_RANK_SQL} ${d}`, `e.flags_critical ${d}`, `e.flags_warning ${d}`, `e.flags_info ${d}`, ...thenByName],
   };
-  return [...keys[sort], "e.source ASC", "e.patient_id ASC"].join(", ");
+  return keys[sort].join(", ");
 }
 
 interface WorklistDbRow {
@@ -337,12 +342,6 @@ interface WorklistDbRow {
   labs_abnormal: number;
 }
 
-/**
- * The number of worklist matches as SQL over the patient counts the evaluation writes keep (panel_patient_deltas),
- * for the filter sets those counts answer (scope, source, drug, route, and with scope on-jak the not-responded,
- * overdue-labs and abnormal-labs presets); null for any other filter, or when the counts are read from the rows.
- * Adds its parameters to `c`.
- */
 /** The panel_patient_deltas column counting on-JAK patients who match each preset (none: no preset). */
 const ON_JAK_KEPT_COUNT: Record<Preset | "none", string | null> = {
   none: "on_jak",
@@ -352,6 +351,12 @@ const ON_JAK_KEPT_COUNT: Record<Preset | "none", string | null> = {
   "due-7-days": null,
 };
 
+/**
+ * The number of worklist matches as SQL over the patient counts the evaluation writes keep (panel_patient_deltas),
+ * for the filter sets those counts answer (scope, source, drug, route, and with scope on-jak the not-responded,
+ * overdue-labs and abnormal-labs presets); null for any other filter, or when the counts are read from the rows.
+ * Adds its parameters to `c`.
+ */
 function keptCountSql(filters: PanelFilters, c: Conditions): string | null {
   if (panelCountsFrom() === "rows") return null;
   if (filters.week || filters.verdict || filters.flag || filters.severity || filters.prescriber || filters.from || filters.to) return null;
@@ -365,14 +370,39 @@ function keptCountSql(filters: PanelFilters, c: Conditions): string | null {
   return `(SELECT coalesce(sum(d.${column}), 0) FROM panel_patient_deltas d${where.length > 0 ? ` WHERE ${where.join(" AND ")}` : ""})`;
 }
 
-/** One page of the worklist and the number of rows over all pages. */
+const WORKLIST_COLUMNS = `e.source, e.patient_id, e.patient_name, e.on_jak, e.drug, e.route, e.course_start, e.course_week, e.prescriber,
+            e.latest_checkpoint_week, e.latest_verdict, e.next_due_date, e.next_due_kind,
+            e.flags_critical, e.flags_warning, e.flags_info, e.labs_overdue, e.labs_missing, e.labs_abnormal`;
+const SNAPSHOT_OPTIONS: SnapshotOptions = { dueSoonDays: DUE_SOON_DAYS, order: worklistOrder };
+
+/**
+ * One page of the worklist and the number of rows over all pages: found in the worklist snapshot when it is at
+ * the current evaluations version (the page's rows and that version read in one statement), else by SQL while a
+ * new snapshot is read in the background (lib/panel/worklist-snapshot.ts).
+ */
 export async function worklistPage(db: Queryable, filters: PanelFilters, options: { today: string; sourceName?: (id: string) => string }): Promise<WorklistPage> {
+  const snapshot = latestWorklistSnapshot(db);
+  if (snapshot) {
+    const { keys, total } = snapshot.page(filters, options.today);
+    const { rows } = await db.query<WorklistDbRow & { version: string }>(
+      `SELECT v.version, ${WORKLIST_COLUMNS}
+         FROM (SELECT ${evaluationsVersionSql(null)} AS version) v
+         LEFT JOIN (unnest($1::text[], $2::text[]) WITH ORDINALITY AS k(source, patient_id, n)
+                    JOIN evaluations e ON e.source = k.source AND e.patient_id = k.patient_id) ON TRUE
+        ORDER BY k.n`,
+      [keys.map((k) => k.source), keys.map((k) => k.patientId)],
+    );
+    if (rows[0]?.version === snapshot.version) return worklistPageOf(filters, options, rows.filter((r) => r.patient_id !== null), total);
+  }
+  refreshWorklistSnapshot(db, SNAPSHOT_OPTIONS);
+  return worklistPageBySql(db, filters, options);
+}
+
+/** One page of the worklist by SQL over the evaluations (the answer while the snapshot is missing or behind). */
+export async function worklistPageBySql(db: Queryable, filters: PanelFilters, options: { today: string; sourceName?: (id: string) => string }): Promise<WorklistPage> {
   const where = worklistConditions(filters, options.today);
   const limit = `LIMIT ${filters.size} OFFSET ${(filters.page - 1) * filters.size}`;
   const order = worklistOrder(filters.sort, filters.dir);
-  const columns = `e.source, e.patient_id, e.patient_name, e.on_jak, e.drug, e.route, e.course_start, e.course_week, e.prescriber,
-            e.latest_checkpoint_week, e.latest_verdict, e.next_due_date, e.next_due_kind,
-            e.flags_critical, e.flags_warning, e.flags_info, e.labs_overdue, e.labs_missing, e.labs_abnormal`;
   const kept = keptCountSql(filters, where);
   // The page's keys sorted (narrow rows), then its rows by primary key. The number of matches: from the kept counts
   // when they can answer the filters (a window count over the scan cost a third of the query), else counted in the
@@ -380,12 +410,12 @@ export async function worklistPage(db: Queryable, filters: PanelFilters, options
   const rows = await db.query<WorklistDbRow & { total: string }>(
     kept
       ? `WITH page AS (SELECT e.source, e.patient_id FROM evaluations e ${where.where} ORDER BY ${order} ${limit})
-         SELECT ${columns}, t.total
+         SELECT ${WORKLIST_COLUMNS}, t.total
            FROM (SELECT ${kept} AS total) t
            LEFT JOIN (page JOIN evaluations e ON e.source = page.source AND e.patient_id = page.patient_id) ON TRUE
           ORDER BY ${order}`
       : `WITH page AS (SELECT e.source, e.patient_id, count(*) OVER () AS total FROM evaluations e ${where.where} ORDER BY ${order} ${limit})
-         SELECT ${columns}, page.total
+         SELECT ${WORKLIST_COLUMNS}, page.total
            FROM page JOIN evaluations e ON e.source = page.source AND e.patient_id = page.patient_id
           ORDER BY ${order}`,
     where.params,
@@ -395,10 +425,13 @@ export async function worklistPage(db: Queryable, filters: PanelFilters, options
     kept || pageRows.length > 0 || filters.page === 1
       ? rows.rows[0]?.total
       : (await db.query<{ total: string }>(`SELECT count(*) AS total FROM evaluations e ${where.where}`, where.params)).rows[0]?.total;
-  const total = num(counted);
+  return worklistPageOf(filters, options, pageRows, num(counted));
+}
+
+function worklistPageOf(filters: PanelFilters, options: { today: string; sourceName?: (id: string) => string }, rows: WorklistDbRow[], total: number): WorklistPage {
   return {
     today: options.today,
-    rows: pageRows.map(toWorklistRow),
+    rows: rows.map(toWorklistRow),
     total,
     page: filters.page,
     pageSize: filters.size,

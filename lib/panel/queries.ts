@@ -13,7 +13,7 @@ import type pg from "pg";
 import { addDays } from "../clinical/dates";
 import { cachedByEvaluations, evaluationsVersionSql, panelCountsFrom } from "../db/evaluation-cache";
 import type { CheckpointVerdict, DrugId, Route, Severity } from "../clinical/types";
-import { latestWorklistSnapshot, refreshWorklistSnapshot, type SnapshotOptions } from "./worklist-snapshot";
+import { latestWorklistSnapshot, refreshWorklistSnapshot, worklistSnapshotMaxRows, type SnapshotOptions } from "./worklist-snapshot";
 import { DRUGS, describeFilters, panelPatientHref, serializePanelFilters, type PanelFilters, type Preset, type SortKey } from "./filters";
 import type {
   FilterOptions,
@@ -373,7 +373,7 @@ function keptCountSql(filters: PanelFilters, c: Conditions): string | null {
 const WORKLIST_COLUMNS = `e.source, e.patient_id, e.patient_name, e.on_jak, e.drug, e.route, e.course_start, e.course_week, e.prescriber,
             e.latest_checkpoint_week, e.latest_verdict, e.next_due_date, e.next_due_kind,
             e.flags_critical, e.flags_warning, e.flags_info, e.labs_overdue, e.labs_missing, e.labs_abnormal`;
-const SNAPSHOT_OPTIONS: SnapshotOptions = { dueSoonDays: DUE_SOON_DAYS, order: worklistOrder };
+const snapshotOptions = (): SnapshotOptions => ({ dueSoonDays: DUE_SOON_DAYS, maxRows: worklistSnapshotMaxRows(), order: worklistOrder });
 
 /**
  * One page of the worklist and the number of rows over all pages: found in the worklist snapshot when it is at
@@ -392,9 +392,12 @@ export async function worklistPage(db: Queryable, filters: PanelFilters, options
         ORDER BY k.n`,
       [keys.map((k) => k.source), keys.map((k) => k.patientId)],
     );
-    if (rows[0]?.version === snapshot.version) return worklistPageOf(filters, options, rows.filter((r) => r.patient_id !== null), total);
+    if (rows[0]?.version === snapshot.version) {
+      snapshot.answered++;
+      return worklistPageOf(filters, options, rows.filter((r) => r.patient_id !== null), total);
+    }
   }
-  refreshWorklistSnapshot(db, SNAPSHOT_OPTIONS);
+  refreshWorklistSnapshot(db, snapshotOptions());
   return worklistPageBySql(db, filters, options);
 }
 

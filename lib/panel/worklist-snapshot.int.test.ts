@@ -29,13 +29,13 @@ import {
 } from "./filters";
 import { DUE_SOON_DAYS, worklistOrder, worklistPage, worklistPageBySql, type Queryable } from "./queries";
 import { insertTestPatient, type TestPatient } from "./rows.test-helper";
-import { refreshWorklistSnapshot, WorklistSnapshot } from "./worklist-snapshot";
+import { refreshWorklistSnapshot, WorklistSnapshot, worklistSnapshotInterval } from "./worklist-snapshot";
 
 const TODAY = "2026-11-20";
 const SOURCES = ["ehr-a", "ehr-b"];
 const NAMES = ["Ada Able", "ada able", "Ábel Zoltán", "de la Cruz", "O'Brien", "Zoë Young", "Bea Best", "Bea Best", null];
 const PRESCRIBERS = ["Dr Lee", "Dr Moss", null];
-const OPTIONS = { dueSoonDays: DUE_SOON_DAYS, order: worklistOrder };
+const OPTIONS = { dueSoonDays: DUE_SOON_DAYS, maxRows: 1000, order: worklistOrder };
 
 let db: TestDatabase;
 let pool: pg.Pool;
@@ -110,7 +110,7 @@ afterAll(async () => {
 
 describe("the worklist snapshot", () => {
   it("finds the same page and total as the SQL for every filter set, sort and page", async () => {
-    const snapshot = await WorklistSnapshot.read(pool, OPTIONS);
+    const snapshot = (await WorklistSnapshot.read(pool, OPTIONS))!;
     expect(snapshot.size).toBe(400);
     let nonEmpty = 0;
     await fc.assert(
@@ -154,12 +154,65 @@ describe("the worklist snapshot", () => {
     expect(afterWrite).toEqual(await worklistPageBySql(pool, filters, { today: TODAY }));
   });
 
+  it("reads less often while the evaluations change faster than a snapshot answers, and again once one answers", async () => {
+    const fresh = freshDb();
+    let clock = 0;
+    const options = { ...OPTIONS, now: () => clock };
+    const filters: PanelFilters = { ...DEFAULT_FILTERS, scope: "all", size: 10 };
+    const write = () => pool.query("UPDATE evaluations SET evaluated_at = clock_timestamp() WHERE patient_id = 'p-0007'");
+    await refreshWorklistSnapshot(fresh, options);
+    expect(worklistSnapshotInterval(fresh)).toBe(1000);
+    // Too soon after the last read: none starts.
+    clock += 500;
+    expect(refreshWorklistSnapshot(fresh, options)).toBeNull();
+    // Replaced twice without answering a page (a write before each use): the wait doubles each time.
+    for (const expected of [2000, 4000]) {
+      await write();
+      clock += 60_000;
+      await refreshWorklistSnapshot(fresh, options);
+      expect(worklistSnapshotInterval(fresh)).toBe(expected);
+    }
+    clock += 3000;
+    expect(refreshWorklistSnapshot(fresh, options)).toBeNull();
+    // A snapshot that answers a page brings the wait back to a second.
+    fresh.statements.length = 0;
+    await worklistPage(fresh, filters, { today: TODAY });
+    expect(fresh.statements[0]).toContain("unnest(");
+    await write();
+    clock += 60_000;
+    await refreshWorklistSnapshot(fresh, options);
+    expect(worklistSnapshotInterval(fresh)).toBe(1000);
+  });
+
+  it("keeps no snapshot past PANEL_WORKLIST_SNAPSHOT_MAX evaluations, so memory stays bounded: the SQL answers alone", async () => {
+    expect(await WorklistSnapshot.read(pool, { ...OPTIONS, maxRows: 399 })).toBeNull();
+    expect((await WorklistSnapshot.read(pool, { ...OPTIONS, maxRows: 400 }))?.size).toBe(400);
+
+    const previous = process.env.PANEL_WORKLIST_SNAPSHOT_MAX;
+    try {
+      const filters: PanelFilters = { ...DEFAULT_FILTERS, sort: "week", size: 50 };
+      for (const max of ["399", "0"]) {
+        process.env.PANEL_WORKLIST_SNAPSHOT_MAX = max;
+        const fresh = freshDb();
+        await worklistPage(fresh, filters, { today: TODAY });
+        await refreshWorklistSnapshot(fresh, { ...OPTIONS, maxRows: Number(max) });
+        expect(await worklistPage(fresh, filters, { today: TODAY })).toEqual(await worklistPageBySql(pool, filters, { today: TODAY }));
+        expect(fresh.statements.filter((text) => text.includes("unnest("))).toEqual([]);
+        // Off: not even the count is read.
+        if (max === "0") expect(fresh.statements.filter((text) => text.includes("json_agg"))).toEqual([]);
+      }
+    } finally {
+      if (previous === undefined) delete process.env.PANEL_WORKLIST_SNAPSHOT_MAX;
+      else process.env.PANEL_WORKLIST_SNAPSHOT_MAX = previous;
+    }
+  });
+
   it("reads a snapshot of no evaluations, and a read that fails leaves the SQL answering", async () => {
     const client = await pool.connect();
     try {
       await client.query("BEGIN");
       await client.query("DELETE FROM evaluations");
-      const empty = await WorklistSnapshot.read(client, OPTIONS);
+      const empty = (await WorklistSnapshot.read(client, OPTIONS))!;
       expect(empty.size).toBe(0);
       expect(empty.page({ ...DEFAULT_FILTERS }, TODAY)).toEqual({ keys: [], total: 0 });
     } finally {

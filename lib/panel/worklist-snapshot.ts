@@ -8,8 +8,11 @@
  *   collation), so the snapshot's pages are exactly the SQL's pages.
  * - Used only while the version has not moved: queries.ts reads the page's rows and the current version in one
  *   statement and answers from the SQL path instead when they differ. A moved version starts a new read in the
- *   background, at most one at a time per pool and not more often than REFRESH_MIN_INTERVAL_MS or four times its
- *   own duration (so a sync writing continuously costs a read every few seconds, not one per request).
+ *   background, at most one at a time per pool and not more often than once a second or four times its own
+ *   duration; each snapshot replaced before it answered a page doubles that wait (to 30 s), so a sync writing
+ *   continuously costs a read now and then, not one per request.
+ * - Kept only up to PANEL_WORKLIST_SNAPSHOT_MAX evaluations (default 20,000, about 10 MB): past that the SQL answers
+ *   alone, so the app's memory does not grow with the panel.
  * - The filters mirror worklistConditions (queries.ts) one for one; worklist-snapshot.int.test.ts compares both
  *   over thousands of filter sets.
  */
@@ -21,40 +24,163 @@ import { SORT_KEYS, type PanelFilters, type SortKey } from "./filters";
 export interface SnapshotOptions {
   /** Days ahead of the "due in the next 7 days" preset (DUE_SOON_DAYS). */
   dueSoonDays: number;
+  /** Evaluations above which no snapshot is kept (worklistSnapshotMaxRows): the SQL answers alone. */
+  maxRows: number;
   /** ORDER BY of the SQL worklist for a sort key and direction (queries.ts's worklistOrder), with its name tail. */
   order: (sort: SortKey, dir: "asc" | "desc", byName?: { asc: string; desc: string }) => string;
+  /** Milliseconds on a monotonic clock (default performance.now; tests pass their own). */
+  now?: () => number;
 }
 
 const DIRECTIONS = ["asc", "desc"] as const;
+/** The default of PANEL_WORKLIST_SNAPSHOT_MAX: a snapshot of this many evaluations holds about 10 MB. */
+export const DEFAULT_SNAPSHOT_MAX_ROWS = 20_000;
+
+/**
+ * The most evaluations a snapshot is kept for: PANEL_WORKLIST_SNAPSHOT_MAX (a whole number; 0 turns the snapshot
+ * off), default DEFAULT_SNAPSHOT_MAX_ROWS. Past it the worklist is answered by SQL alone, so the app's memory stays
+ * bounded however large the panel grows.
+ */
+export function worklistSnapshotMaxRows(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.PANEL_WORKLIST_SNAPSHOT_MAX;
+  return raw !== undefined && /^\d{1,9}$/.test(raw) ? Number(raw) : DEFAULT_SNAPSHOT_MAX_ROWS;
+}
 const REFRESH_MIN_INTERVAL_MS = 1_000;
+/** The longest wait between reads while the evaluations change faster than a snapshot can be used. */
+const REFRESH_MAX_INTERVAL_MS = 30_000;
 const REFRESH_DURATION_FACTOR = 4;
 
-/** The snapshot's columns, one entry per evaluation (in primary-key order). */
-interface Columns {
-  source: string[];
-  patientId: string[];
-  onJak: boolean[];
-  drug: Array<string | null>;
-  route: Array<string | null>;
-  latestCheckpointWeek: Array<number | null>;
-  latestVerdict: Array<string | null>;
-  flagKinds: Array<string[] | null>;
-  /** "kind|severity" of each of the patient's flags (evaluation_flags). */
-  flagPairs: Array<string[] | null>;
-  flagsCritical: number[];
-  flagsWarning: number[];
-  flagsInfo: number[];
-  prescriber: Array<string | null>;
-  courseStart: Array<string | null>;
-  nextDueDate: Array<string | null>;
-  nextCheckpointDate: Array<string | null>;
-  labsOverdue: number[];
-  labsMissing: number[];
-  labsAbnormal: number[];
+/** A text column as codes into its distinct values (0: no value), so a filter compares small integers. */
+class CodedColumn {
+  readonly codes: Uint32Array;
+  /** The distinct values in JavaScript's string order; code c stands for values[c - 1]. */
+  readonly values: string[];
+
+  constructor(raw: ReadonlyArray<string | null>) {
+    this.values = [...new Set(raw.filter((v): v is string => v !== null))].sort();
+    const codeOf = new Map(this.values.map((v, i) => [v, i + 1]));
+    this.codes = Uint32Array.from(raw, (v) => (v === null ? 0 : codeOf.get(v)!));
+  }
+
+  /** The code of a value, or -1 when no row has it. */
+  code(value: string): number {
+    const i = lowerBound(this.values, value);
+    return this.values[i] === value ? i + 1 : -1;
+  }
+
+  /** The codes of the values from `from` to `to` inclusive (text order, as the SQL compares dates), as [low, high]. */
+  codeRange(from: string | null, to: string | null): [number, number] {
+    return [from === null ? 1 : lowerBound(this.values, from) + 1, to === null ? this.values.length : upperBound(this.values, to)];
+  }
 }
 
-/** The SQL of each column, in the order of Columns (read as one JSON array per evaluation). */
-const COLUMN_SQL: Record<keyof Columns, string> = {
+/** A column of text lists (flag kinds) as a bit per distinct value and row. */
+class CodedSetColumn {
+  private readonly bits: Uint32Array;
+  private readonly words: number;
+  private readonly bitOf: Map<string, number>;
+
+  constructor(raw: ReadonlyArray<readonly string[] | null>) {
+    this.bitOf = new Map([...new Set(raw.flatMap((list) => list ?? []))].sort().map((v, i) => [v, i]));
+    this.words = Math.max(1, Math.ceil(this.bitOf.size / 32));
+    this.bits = new Uint32Array(raw.length * this.words);
+    raw.forEach((list, row) => {
+      for (const v of list ?? []) {
+        const bit = this.bitOf.get(v)!;
+        this.bits[row * this.words + (bit >> 5)]! |= 1 << (bit & 31);
+      }
+    });
+  }
+
+  /** Leaves in `keep` only the rows whose list holds `value`. */
+  keepHolding(keep: Uint8Array, value: string): void {
+    const bit = this.bitOf.get(value);
+    if (bit === undefined) return void keep.fill(0);
+    const word = bit >> 5;
+    const mask = 1 << (bit & 31);
+    for (let i = 0; i < keep.length; i++) if ((this.bits[i * this.words + word]! & mask) === 0) keep[i] = 0;
+  }
+}
+
+function lowerBound(sorted: readonly string[], value: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function upperBound(sorted: readonly string[], value: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** What each evaluation's row reads as (one JSON array per evaluation, in this order). */
+interface RawRow {
+  source: string;
+  patientId: string;
+  onJak: boolean;
+  drug: string | null;
+  route: string | null;
+  latestCheckpointWeek: number | null;
+  latestVerdict: string | null;
+  flagKinds: string[] | null;
+  /** "kind|severity" of each of the patient's flags (evaluation_flags). */
+  flagPairs: string[] | null;
+  flagsCritical: number;
+  flagsWarning: number;
+  flagsInfo: number;
+  prescriber: string | null;
+  courseStart: string | null;
+  nextDueDate: string | null;
+  nextCheckpointDate: string | null;
+  labsOverdue: number;
+  labsMissing: number;
+  labsAbnormal: number;
+}
+
+/** The snapshot's columns, one entry per evaluation: integers and codes in typed arrays, the patient ids as text. */
+function columnsOf(raw: ReadonlyArray<readonly unknown[]>) {
+  const column = <K extends keyof RawRow>(name: K): Array<RawRow[K]> => {
+    const at = COLUMN_NAMES.indexOf(name);
+    return raw.map((row) => row[at] as RawRow[K]);
+  };
+  const ints = (name: "flagsCritical" | "flagsWarning" | "flagsInfo" | "labsOverdue" | "labsMissing" | "labsAbnormal") => Int32Array.from(column(name));
+  return {
+    source: new CodedColumn(column("source")),
+    patientId: column("patientId"),
+    onJak: Uint8Array.from(column("onJak"), (v) => (v ? 1 : 0)),
+    drug: new CodedColumn(column("drug")),
+    route: new CodedColumn(column("route")),
+    latestCheckpointWeek: Int32Array.from(column("latestCheckpointWeek"), (v) => v ?? -1),
+    latestVerdict: new CodedColumn(column("latestVerdict")),
+    flagKinds: new CodedSetColumn(column("flagKinds")),
+    flagPairs: new CodedSetColumn(column("flagPairs")),
+    flagsCritical: ints("flagsCritical"),
+    flagsWarning: ints("flagsWarning"),
+    flagsInfo: ints("flagsInfo"),
+    prescriber: new CodedColumn(column("prescriber")),
+    courseStart: new CodedColumn(column("courseStart")),
+    nextDueDate: new CodedColumn(column("nextDueDate")),
+    nextCheckpointDate: new CodedColumn(column("nextCheckpointDate")),
+    labsOverdue: ints("labsOverdue"),
+    labsMissing: ints("labsMissing"),
+    labsAbnormal: ints("labsAbnormal"),
+  };
+}
+type Columns = ReturnType<typeof columnsOf>;
+
+/** The SQL of each column, in the order of RawRow (read as one JSON array per evaluation). */
+const COLUMN_SQL: Record<keyof RawRow, string> = {
   source: "e.source",
   patientId: "e.patient_id",
   onJak: "e.on_jak",
@@ -75,7 +201,7 @@ const COLUMN_SQL: Record<keyof Columns, string> = {
   labsMissing: "e.labs_missing",
   labsAbnormal: "e.labs_abnormal",
 };
-const COLUMN_NAMES = Object.keys(COLUMN_SQL) as Array<keyof Columns>;
+const COLUMN_NAMES = Object.keys(COLUMN_SQL) as Array<keyof RawRow>;
 /** Columns the worklist's orders read besides those above. */
 const ORDER_ONLY_COLUMNS = ["max_severity", "course_week"];
 /** Every column the worklist's orders read (worklistOrder), so each order is sorted over narrow rows. */
@@ -86,6 +212,8 @@ const orderKey = (sort: SortKey, dir: "asc" | "desc"): string => `${sort}_${dir}
 /** The worklist's columns of every evaluation at one version, and each of its orders as a permutation of them. */
 export class WorklistSnapshot {
   readonly size: number;
+  /** Worklist pages answered from this snapshot (queries.ts counts them once the version is checked). */
+  answered = 0;
 
   private constructor(
     readonly version: string,
@@ -93,7 +221,7 @@ export class WorklistSnapshot {
     private readonly orders: ReadonlyMap<string, Uint32Array>,
     private readonly dueSoonDays: number,
   ) {
-    this.size = columns.source.length;
+    this.size = columns.patientId.length;
   }
 
   /**
@@ -101,11 +229,11 @@ export class WorklistSnapshot {
    * The orders are sorted by PostgreSQL over a narrow copy of the rows (each a list of row numbers); the rows and
    * orders come back as JSON, which Node parses far faster than a row per evaluation.
    */
-  static async read(db: Queryable, options: SnapshotOptions): Promise<WorklistSnapshot> {
+  static async read(db: Queryable, options: SnapshotOptions): Promise<WorklistSnapshot | null> {
     const byName = { asc: "e.name_asc", desc: "e.name_desc" };
     const orders = SORT_KEYS.flatMap((sort) => DIRECTIONS.map((dir) => [orderKey(sort, dir), options.order(sort, dir, byName)] as const));
-    const { rows } = await db.query<{ version: string; rows: unknown[][] | null } & Record<string, number[] | null>>(
-      `WITH v AS (SELECT ${evaluationsVersionSql(null)} AS version),
+    const { rows } = await db.query<{ version: string; evaluations: string; rows: unknown[][] | null } & Record<string, number[] | null>>(
+      `WITH v AS (SELECT ${evaluationsVersionSql(null)} AS version, (SELECT count(*) FROM evaluations) AS evaluations),
        e AS MATERIALIZED (
          SELECT (row_number() OVER ())::int - 1 AS i,
                 row_number() OVER (ORDER BY ${options.order("name", "asc")}) AS name_asc,
@@ -114,16 +242,17 @@ export class WorklistSnapshot {
                 f.pairs AS flag_pairs
            FROM evaluations e
            LEFT JOIN (SELECT source, patient_id, array_agg(kind || '|' || severity) AS pairs FROM evaluation_flags GROUP BY source, patient_id) f
-             ON f.source = e.source AND f.patient_id = e.patient_id)
-       SELECT v.version,
+             ON f.source = e.source AND f.patient_id = e.patient_id
+          WHERE (SELECT evaluations FROM v) <= $1)
+       SELECT v.version, v.evaluations,
               (SELECT json_agg(json_build_array(${COLUMN_NAMES.map((c) => COLUMN_SQL[c]).join(", ")}) ORDER BY e.i) FROM e) AS rows,
               ${orders.map(([key, order]) => `(SELECT json_agg(e.i ORDER BY ${order}) FROM (SELECT ${["i", ...ORDER_COLUMNS].join(", ")} FROM e) e) AS "${key}"`).join(",\n              ")}
          FROM v`,
+      [options.maxRows],
     );
     const row = rows[0]!;
-    const values = row.rows ?? [];
-    const columns = Object.fromEntries(COLUMN_NAMES.map((name, c) => [name, values.map((v) => v[c])])) as unknown as Columns;
-    return new WorklistSnapshot(row.version, columns, new Map(orders.map(([key]) => [key, Uint32Array.from(row[key] ?? [])])), options.dueSoonDays);
+    if (Number(row.evaluations) > options.maxRows) return null;
+    return new WorklistSnapshot(row.version, columnsOf(row.rows ?? []), new Map(orders.map(([key]) => [key, Uint32Array.from(row[key] ?? [])])), options.dueSoonDays);
   }
 
   /** The keys of one page of the worklist for `filters`, in order, and the number of matches over all pages. */
@@ -132,13 +261,15 @@ export class WorklistSnapshot {
     const order = this.orders.get(orderKey(filters.sort, filters.dir))!;
     const first = (filters.page - 1) * filters.size;
     const end = first + filters.size;
-    const keys: Array<{ source: string; patientId: string }> = [];
     let total = 0;
-    for (let n = 0; n < order.length; n++) {
+    for (let i = 0; i < matches.length; i++) total += matches[i]!;
+    // The order walked only as far as the page's last row (page 1: a few dozen rows, not all).
+    const keys: Array<{ source: string; patientId: string }> = [];
+    for (let n = 0, seen = 0; n < order.length && seen < end; n++) {
       const i = order[n]!;
       if (matches[i] === 0) continue;
-      if (total >= first && total < end) keys.push({ source: this.columns.source[i]!, patientId: this.columns.patientId[i]! });
-      total++;
+      if (seen >= first) keys.push({ source: this.columns.source.values[this.columns.source.codes[i]! - 1]!, patientId: this.columns.patientId[i]! });
+      seen++;
     }
     return { keys, total };
   }
@@ -149,24 +280,25 @@ export class WorklistSnapshot {
    */
   private matches(filters: PanelFilters, today: string): Uint8Array {
     const c = this.columns;
-    const keep = new Uint8Array(this.size).fill(1);
+    const keep = filters.scope === "on-jak" ? c.onJak.slice() : new Uint8Array(this.size).fill(1);
     const { source, drug, route, week, verdict, flag, severity, prescriber, from, to } = filters;
-    if (source) keepEqual(keep, c.source, source);
-    if (filters.scope === "on-jak") keepEqual(keep, c.onJak, true);
-    if (drug) keepEqual(keep, c.drug, drug);
-    if (route) keepEqual(keep, c.route, route);
+    if (source) keepCode(keep, c.source, source);
+    if (drug) keepCode(keep, c.drug, drug);
+    if (route) keepCode(keep, c.route, route);
     if (week) keepEqual(keep, c.latestCheckpointWeek, week);
-    if (verdict === "none") keepEqual(keep, c.latestVerdict, null);
-    else if (verdict) keepEqual(keep, c.latestVerdict, verdict);
-    if (flag) keepHolding(keep, c.flagKinds, flag);
+    if (verdict === "none") keepCodes(keep, c.latestVerdict.codes, 0, 0);
+    else if (verdict) keepCode(keep, c.latestVerdict, verdict);
+    if (flag) c.flagKinds.keepHolding(keep, flag);
     if (severity) keepPositive(keep, severity === "critical" ? c.flagsCritical : severity === "warning" ? c.flagsWarning : c.flagsInfo);
-    if (flag && severity) keepHolding(keep, c.flagPairs, `${flag}|${severity}`);
-    if (prescriber) keepEqual(keep, c.prescriber, prescriber);
-    const dates = filters.dateOf === "due" ? c.nextDueDate : c.courseStart;
-    if (from || to) keepBetween(keep, dates, from, to);
+    if (flag && severity) c.flagPairs.keepHolding(keep, `${flag}|${severity}`);
+    if (prescriber) keepCode(keep, c.prescriber, prescriber);
+    if (from || to) {
+      const dates = filters.dateOf === "due" ? c.nextDueDate : c.courseStart;
+      keepCodes(keep, dates.codes, ...dates.codeRange(from, to));
+    }
     switch (filters.preset) {
       case "not-responded":
-        keepEqual(keep, c.latestVerdict, "not-responded");
+        keepCode(keep, c.latestVerdict, "not-responded");
         break;
       case "overdue-labs":
         for (let i = 0; i < keep.length; i++) if (c.labsOverdue[i]! <= 0 && c.labsMissing[i]! <= 0) keep[i] = 0;
@@ -175,7 +307,7 @@ export class WorklistSnapshot {
         keepPositive(keep, c.labsAbnormal);
         break;
       case "due-7-days":
-        keepBetween(keep, c.nextCheckpointDate, today, addDays(today, this.dueSoonDays));
+        keepCodes(keep, c.nextCheckpointDate.codes, ...c.nextCheckpointDate.codeRange(today, addDays(today, this.dueSoonDays)));
         break;
       case null:
         break;
@@ -184,30 +316,33 @@ export class WorklistSnapshot {
   }
 }
 
-// One loop per kind of condition (not one generic loop calling a test per row): each stays fast in V8.
-function keepEqual<T>(keep: Uint8Array, column: readonly T[], value: T): void {
+// One loop per kind of condition over a typed array (not a generic loop calling a test per row): fast in V8.
+function keepCode(keep: Uint8Array, column: CodedColumn, value: string): void {
+  const code = column.code(value);
+  keepCodes(keep, column.codes, code, code);
+}
+
+/** Leaves the rows whose code is from `low` to `high` (a code of -1 or an empty range: none). */
+function keepCodes(keep: Uint8Array, codes: Uint32Array, low: number, high: number): void {
+  for (let i = 0; i < keep.length; i++) {
+    const code = codes[i]!;
+    if (code < low || code > high) keep[i] = 0;
+  }
+}
+
+function keepEqual(keep: Uint8Array, column: Int32Array, value: number): void {
   for (let i = 0; i < keep.length; i++) if (column[i] !== value) keep[i] = 0;
 }
 
-function keepPositive(keep: Uint8Array, column: readonly number[]): void {
+function keepPositive(keep: Uint8Array, column: Int32Array): void {
   for (let i = 0; i < keep.length; i++) if (!(column[i]! > 0)) keep[i] = 0;
-}
-
-function keepHolding(keep: Uint8Array, column: ReadonlyArray<string[] | null>, value: string): void {
-  for (let i = 0; i < keep.length; i++) if (keep[i] === 1 && !(column[i]?.includes(value) ?? false)) keep[i] = 0;
-}
-
-/** Text dates from `from` to `to` inclusive, as the SQL compares them; a row without the date is left out. */
-function keepBetween(keep: Uint8Array, column: ReadonlyArray<string | null>, from: string | null, to: string | null): void {
-  for (let i = 0; i < keep.length; i++) {
-    const value = column[i];
-    if (value === null || value === undefined || (from !== null && value < from) || (to !== null && value > to)) keep[i] = 0;
-  }
 }
 
 interface PoolSnapshots {
   current: WorklistSnapshot | null;
   reading: Promise<void> | null;
+  /** The wait between reads: doubled each time a snapshot is replaced without having answered a page. */
+  interval: number;
   /** performance.now() when the last read ended, and how long it took. */
   lastReadEnd: number;
   lastReadMs: number;
@@ -219,8 +354,13 @@ const snapshots = (globalForSnapshots.ejmWorklistSnapshots ??= new WeakMap<Query
 
 function stateOf(db: Queryable): PoolSnapshots {
   let state = snapshots.get(db);
-  if (!state) snapshots.set(db, (state = { current: null, reading: null, lastReadEnd: Number.NEGATIVE_INFINITY, lastReadMs: 0 }));
+  if (!state) snapshots.set(db, (state = { current: null, reading: null, interval: REFRESH_MIN_INTERVAL_MS, lastReadEnd: Number.NEGATIVE_INFINITY, lastReadMs: 0 }));
   return state;
+}
+
+/** The wait before the pool's next snapshot read may start (after the last read ended), in milliseconds. */
+export function worklistSnapshotInterval(db: Queryable): number {
+  return stateOf(db).interval;
 }
 
 /** The pool's latest worklist snapshot (its version may have moved since: check it), or null before the first. */
@@ -235,12 +375,17 @@ export function latestWorklistSnapshot(db: Queryable): WorklistSnapshot | null {
  */
 export function refreshWorklistSnapshot(db: Queryable, options: SnapshotOptions): Promise<void> | null {
   const state = stateOf(db);
+  if (options.maxRows === 0) return null;
   if (state.reading) return state.reading;
-  const now = performance.now();
-  if (now - state.lastReadEnd < Math.max(REFRESH_MIN_INTERVAL_MS, REFRESH_DURATION_FACTOR * state.lastReadMs)) return null;
+  const clock = options.now ?? (() => performance.now());
+  const now = clock();
+  if (now - state.lastReadEnd < Math.max(state.interval, REFRESH_DURATION_FACTOR * state.lastReadMs)) return null;
   const reading = WorklistSnapshot.read(db, options)
     .then(
       (snapshot) => {
+        const replaced = state.current;
+        // A snapshot that went unused: the evaluations change faster than it helps (a sync writing), so wait longer.
+        if (replaced) state.interval = replaced.answered > 0 ? REFRESH_MIN_INTERVAL_MS : Math.min(2 * state.interval, REFRESH_MAX_INTERVAL_MS);
         state.current = snapshot;
       },
       () => {
@@ -248,7 +393,7 @@ export function refreshWorklistSnapshot(db: Queryable, options: SnapshotOptions)
       },
     )
     .finally(() => {
-      state.lastReadEnd = performance.now();
+      state.lastReadEnd = clock();
       state.lastReadMs = state.lastReadEnd - now;
       state.reading = null;
     });

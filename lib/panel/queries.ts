@@ -8,6 +8,10 @@
  * today, max(evaluations.evaluated_at), count of evaluations): every evaluation write moves that key
  * (lib/db/evaluation-store.ts stamps evaluated_at in commit order), so a repeated call re-aggregates only
  * after the data changed. The sources and the latest sync run are read fresh on every call.
+ *
+ * Worklist pages are found in the worklist snapshot (lib/panel/worklist-snapshot.ts: the worklist's columns held
+ * in the app at one evaluations version, each order sorted once by PostgreSQL) while that version stands, and by
+ * SQL while it is behind or the panel is larger than the snapshot is kept for.
  */
 import type pg from "pg";
 import { addDays } from "../clinical/dates";
@@ -254,7 +258,7 @@ class Conditions {
 
 const SEVERITY_COLUMN: Record<Severity, string> = { critical: "flags_critical", warning: "flags_warning", info: "flags_info" };
 
-/** The WHERE clause of the worklist for filters (page, size and sort aside). */
+/** The WHERE clause of the worklist for filters (page, size and sort aside); WorklistSnapshot's matches mirrors it. */
 export function worklistConditions(filters: PanelFilters, today: string): Conditions {
   const c = new Conditions();
   if (filters.source) c.add(`e.source = ${c.param(filters.source)}`);

@@ -11,7 +11,7 @@
  *   background, at most one at a time per pool and not more often than once a second or four times its own
  *   duration; each snapshot replaced before it answered a page doubles that wait (to 30 s), so a sync writing
  *   continuously costs a read now and then, not one per request.
- * - Kept only up to PANEL_WORKLIST_SNAPSHOT_MAX evaluations (default 20,000, about 10 MB): past that the SQL answers
+ * - Kept only up to PANEL_WORKLIST_SNAPSHOT_MAX evaluations (default 20,000: ~2 MB kept, ~40 MB while read): past that the SQL answers
  *   alone, so the app's memory does not grow with the panel.
  * - The filters mirror worklistConditions (queries.ts) one for one; worklist-snapshot.int.test.ts compares both
  *   over thousands of filter sets.
@@ -33,7 +33,7 @@ export interface SnapshotOptions {
 }
 
 const DIRECTIONS = ["asc", "desc"] as const;
-/** The default of PANEL_WORKLIST_SNAPSHOT_MAX: a snapshot of this many evaluations holds about 10 MB. */
+/** The default of PANEL_WORKLIST_SNAPSHOT_MAX: a snapshot of this many evaluations keeps about 2 MB (measured: ~1 MB at 10,000). */
 export const DEFAULT_SNAPSHOT_MAX_ROWS = 20_000;
 
 /**
@@ -124,7 +124,7 @@ function upperBound(sorted: readonly string[], value: string): number {
   return lo;
 }
 
-/** What each evaluation's row reads as (one JSON array per evaluation, in this order). */
+/** What each evaluation's row holds (read a column at a time, each as a JSON array in row order). */
 interface RawRow {
   source: string;
   patientId: string;
@@ -149,11 +149,8 @@ interface RawRow {
 }
 
 /** The snapshot's columns, one entry per evaluation: integers and codes in typed arrays, the patient ids as text. */
-function columnsOf(raw: ReadonlyArray<readonly unknown[]>) {
-  const column = <K extends keyof RawRow>(name: K): Array<RawRow[K]> => {
-    const at = COLUMN_NAMES.indexOf(name);
-    return raw.map((row) => row[at] as RawRow[K]);
-  };
+function columnsOf(raw: { [K in keyof RawRow]: Array<RawRow[K]> }) {
+  const column = <K extends keyof RawRow>(name: K): Array<RawRow[K]> => raw[name];
   const ints = (name: "flagsCritical" | "flagsWarning" | "flagsInfo" | "labsOverdue" | "labsMissing" | "labsAbnormal") => Int32Array.from(column(name));
   return {
     source: new CodedColumn(column("source")),
@@ -179,7 +176,7 @@ function columnsOf(raw: ReadonlyArray<readonly unknown[]>) {
 }
 type Columns = ReturnType<typeof columnsOf>;
 
-/** The SQL of each column, in the order of RawRow (read as one JSON array per evaluation). */
+/** The SQL of each column. */
 const COLUMN_SQL: Record<keyof RawRow, string> = {
   source: "e.source",
   patientId: "e.patient_id",
@@ -226,13 +223,13 @@ export class WorklistSnapshot {
 
   /**
    * Reads the snapshot in one statement, so its rows, its orders and its version are from one database snapshot.
-   * The orders are sorted by PostgreSQL over a narrow copy of the rows (each a list of row numbers); the rows and
-   * orders come back as JSON, which Node parses far faster than a row per evaluation.
+   * The orders are sorted by PostgreSQL over a narrow copy of the rows (each a list of row numbers); the columns and
+   * orders come back as one JSON array each, which Node parses far faster, and into far less, than a row per evaluation.
    */
   static async read(db: Queryable, options: SnapshotOptions): Promise<WorklistSnapshot | null> {
     const byName = { asc: "e.name_asc", desc: "e.name_desc" };
     const orders = SORT_KEYS.flatMap((sort) => DIRECTIONS.map((dir) => [orderKey(sort, dir), options.order(sort, dir, byName)] as const));
-    const { rows } = await db.query<{ version: string; evaluations: string; rows: unknown[][] | null } & Record<string, number[] | null>>(
+    const { rows } = await db.query<{ version: string; evaluations: string } & Record<string, unknown[] | null>>(
       `WITH v AS (SELECT ${evaluationsVersionSql(null)} AS version, (SELECT count(*) FROM evaluations) AS evaluations),
        e AS MATERIALIZED (
          SELECT (row_number() OVER ())::int - 1 AS i,
@@ -245,14 +242,15 @@ export class WorklistSnapshot {
              ON f.source = e.source AND f.patient_id = e.patient_id
           WHERE (SELECT evaluations FROM v) <= $1)
        SELECT v.version, v.evaluations,
-              (SELECT json_agg(json_build_array(${COLUMN_NAMES.map((c) => COLUMN_SQL[c]).join(", ")}) ORDER BY e.i) FROM e) AS rows,
+              ${COLUMN_NAMES.map((c) => `(SELECT json_agg(${COLUMN_SQL[c]} ORDER BY e.i) FROM e) AS "column_${c}"`).join(",\n              ")},
               ${orders.map(([key, order]) => `(SELECT json_agg(e.i ORDER BY ${order}) FROM (SELECT ${["i", ...ORDER_COLUMNS].join(", ")} FROM e) e) AS "${key}"`).join(",\n              ")}
          FROM v`,
       [options.maxRows],
     );
     const row = rows[0]!;
     if (Number(row.evaluations) > options.maxRows) return null;
-    return new WorklistSnapshot(row.version, columnsOf(row.rows ?? []), new Map(orders.map(([key]) => [key, Uint32Array.from(row[key] ?? [])])), options.dueSoonDays);
+    const columns = Object.fromEntries(COLUMN_NAMES.map((c) => [c, row[`column_${c}`] ?? []])) as Parameters<typeof columnsOf>[0];
+    return new WorklistSnapshot(row.version, columnsOf(columns), new Map(orders.map(([key]) => [key, Uint32Array.from((row[key] ?? []) as number[])])), options.dueSoonDays);
   }
 
   /** The keys of one page of the worklist for `filters`, in order, and the number of matches over all pages. */

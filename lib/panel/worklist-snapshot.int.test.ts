@@ -29,7 +29,7 @@ import {
 } from "./filters";
 import { DUE_SOON_DAYS, worklistOrder, worklistPage, worklistPageBySql, type Queryable } from "./queries";
 import { insertTestPatient, type TestPatient } from "./rows.test-helper";
-import { refreshWorklistSnapshot, WorklistSnapshot, worklistSnapshotInterval } from "./worklist-snapshot";
+import { latestWorklistSnapshot, refreshWorklistSnapshot, WorklistSnapshot, worklistSnapshotInterval } from "./worklist-snapshot";
 
 const TODAY = "2026-11-20";
 const SOURCES = ["ehr-a", "ehr-b"];
@@ -187,6 +187,15 @@ describe("the worklist snapshot", () => {
   it("keeps no snapshot past PANEL_WORKLIST_SNAPSHOT_MAX evaluations, so memory stays bounded: the SQL answers alone", async () => {
     expect(await WorklistSnapshot.read(pool, { ...OPTIONS, maxRows: 399 })).toBeNull();
     expect((await WorklistSnapshot.read(pool, { ...OPTIONS, maxRows: 400 }))?.size).toBe(400);
+    // Past the bound, the count is read less and less often.
+    const counted = freshDb();
+    let clock = 0;
+    for (const expected of [2000, 4000, 8000]) {
+      clock += 60_000;
+      await refreshWorklistSnapshot(counted, { ...OPTIONS, maxRows: 399, now: () => clock });
+      expect(worklistSnapshotInterval(counted)).toBe(expected);
+    }
+    expect(latestWorklistSnapshot(counted)).toBeNull();
 
     const previous = process.env.PANEL_WORKLIST_SNAPSHOT_MAX;
     try {

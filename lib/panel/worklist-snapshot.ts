@@ -11,8 +11,8 @@
  *   background, at most one at a time per pool and not more often than once a second or four times its own
  *   duration; each snapshot replaced before it answered a page doubles that wait (to 30 s), so a sync writing
  *   continuously costs a read now and then, not one per request.
- * - Kept only up to PANEL_WORKLIST_SNAPSHOT_MAX evaluations (default 20,000: ~2 MB kept, ~40 MB while read): past that the SQL answers
- *   alone, so the app's memory does not grow with the panel.
+ * - Kept only up to PANEL_WORKLIST_SNAPSHOT_MAX evaluations (default 20,000: ~2 MB kept, ~40 MB while read):
+ *   past that the SQL answers alone, so the app's memory does not grow with the panel.
  * - The filters mirror worklistConditions (queries.ts) one for one; worklist-snapshot.int.test.ts compares both
  *   over thousands of filter sets.
  */
@@ -33,7 +33,7 @@ export interface SnapshotOptions {
 }
 
 const DIRECTIONS = ["asc", "desc"] as const;
-/** The default of PANEL_WORKLIST_SNAPSHOT_MAX: a snapshot of this many evaluations keeps about 2 MB (measured: ~1 MB at 10,000). */
+/** The default of PANEL_WORKLIST_SNAPSHOT_MAX: a snapshot this large keeps about 2 MB (measured: ~1 MB at 10,000). */
 export const DEFAULT_SNAPSHOT_MAX_ROWS = 20_000;
 
 /**
@@ -224,7 +224,7 @@ export class WorklistSnapshot {
   /**
    * Reads the snapshot in one statement, so its rows, its orders and its version are from one database snapshot.
    * The orders are sorted by PostgreSQL over a narrow copy of the rows (each a list of row numbers); the columns and
-   * orders come back as one JSON array each, which Node parses far faster, and into far less, than a row per evaluation.
+   * orders come back as one JSON array each, which Node parses faster, and into less, than a row per evaluation.
    */
   static async read(db: Queryable, options: SnapshotOptions): Promise<WorklistSnapshot | null> {
     const byName = { asc: "e.name_asc", desc: "e.name_desc" };
@@ -274,7 +274,7 @@ export class WorklistSnapshot {
 
   /**
    * worklistConditions (queries.ts) over the snapshot: 1 for each evaluation that meets every condition. One pass
-   * per condition over its column, the conditions the same and in the same order as the SQL's.
+   * per condition over its column; the conditions are the SQL's, one for one.
    */
   private matches(filters: PanelFilters, today: string): Uint8Array {
     const c = this.columns;
@@ -368,8 +368,8 @@ export function latestWorklistSnapshot(db: Queryable): WorklistSnapshot | null {
 
 /**
  * Starts reading a new snapshot in the background unless one is being read or the last read ended too recently;
- * returns the read in flight (started now or before), or null when the last read ended too recently. A failed read (the database down) is dropped: the SQL path
- * answers meanwhile, and the next refresh after the interval tries again.
+ * returns the read in flight (started now or before), or null when none may start yet. A failed read (the database
+ * down) is dropped: the SQL path answers meanwhile, and the next refresh after the interval tries again.
  */
 export function refreshWorklistSnapshot(db: Queryable, options: SnapshotOptions): Promise<void> | null {
   const state = stateOf(db);
@@ -382,8 +382,11 @@ export function refreshWorklistSnapshot(db: Queryable, options: SnapshotOptions)
     .then(
       (snapshot) => {
         const replaced = state.current;
-        // A snapshot that went unused: the evaluations change faster than it helps (a sync writing), so wait longer.
-        if (replaced) state.interval = replaced.answered > 0 ? REFRESH_MIN_INTERVAL_MS : Math.min(2 * state.interval, REFRESH_MAX_INTERVAL_MS);
+        // A snapshot that went unused (the evaluations change faster than it helps: a sync writing), or a panel past
+        // the bound: wait longer before the next read.
+        const longer = Math.min(2 * state.interval, REFRESH_MAX_INTERVAL_MS);
+        if (snapshot === null) state.interval = longer;
+        else if (replaced) state.interval = replaced.answered > 0 ? REFRESH_MIN_INTERVAL_MS : longer;
         state.current = snapshot;
       },
       () => {

@@ -7,8 +7,9 @@ export function rec(x: unknown): Json | null {
 export function str(x: unknown): string | null {
   return typeof x === "string" ? x : null;
 }
+/** A finite number; -0 reads as 0 (JSON has one zero, and a score of -0 must not differ from its JSON). */
 export function num(x: unknown): number | null {
-  return typeof x === "number" && Number.isFinite(x) ? x : null;
+  return typeof x === "number" && Number.isFinite(x) ? x + 0 : null;
 }
 export function arr(x: unknown): unknown[] {
   return Array.isArray(x) ? x : [];
@@ -39,5 +40,5 @@ const NUMERIC = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*$/;
 export function numericString(x: unknown): number | null {
   if (typeof x !== "string" || !NUMERIC.test(x)) return null;
   const n = Number(x);
-  return Number.isFinite(n) ? n : null;
+  return Number.isFinite(n) ? n + 0 : null;
 }

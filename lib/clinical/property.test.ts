@@ -135,6 +135,12 @@ describe("engine properties", () => {
     );
   });
 
+  it("gives the same output after a JSON round trip for a score of -0 (found by the property above)", () => {
+    const easi = (valueQuantity: unknown) => ({ resourceType: "Observation", status: "final", code: { coding: [{ system: INSTRUMENT_SYSTEM, code: "easi" }] }, subject: { reference: "Patient/a" }, effectiveDateTime: "2026-01-01", valueQuantity });
+    const output = evaluateResources([{ resourceType: "Patient", id: "a" }, easi({ value: -0 }), easi({ value: -0, unit: "10*3/uL" })], { asOf: "2026-01-01" });
+    expect(JSON.parse(JSON.stringify(output))).toEqual(output);
+  });
+
   it("reaches real verdicts often enough to make the honesty property meaningful", () => {
     const patientA = { resourceType: "Patient", id: "a" };
     const course = { resourceType: "MedicationStatement", id: "ms", status: "active", subject: { reference: "Patient/a" }, medicationCodeableConcept: { coding: [{ system: "http://www.whocc.no/atc", code: "L04AF03" }] }, effectivePeriod: { start: "2026-01-10" } };

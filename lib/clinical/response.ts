@@ -3,6 +3,7 @@
  * `no-baseline`, without value `no-value`, below the criterion's minimum baseline `not-applicable`:
  * none of these ever counts toward "not responded".
  */
+import { roundTo } from "./round";
 import type { CheckpointMeasure, Criterion, EasiBand, MeasureAtCheckpoint } from "./types";
 
 const EPSILON = 1e-9;
@@ -15,10 +16,6 @@ export const CRITERION_MEASURE: Record<Criterion, CheckpointMeasure> = {
   "pain-3": "pain",
 };
 
-function round(n: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
-}
 
 export function easiBand(percentImprovement: number): EasiBand {
   if (percentImprovement >= 90 - EPSILON) return "EASI-90";
@@ -29,14 +26,14 @@ export function easiBand(percentImprovement: number): EasiBand {
 
 /** Assesses one criterion from a baseline and a value (either may be missing). */
 export function assessCriterion(criterion: Criterion, baseline: number | null, value: number | null): MeasureAtCheckpoint {
-  const improvement = baseline !== null && value !== null ? round(baseline - value, 2) : null;
-  const result: MeasureAtCheckpoint = { criterion, status: "no-value", baseline: baseline === null ? null : round(baseline, 2), value: value === null ? null : round(value, 2), improvement };
+  const improvement = baseline !== null && value !== null ? roundTo(baseline - value, 2) : null;
+  const result: MeasureAtCheckpoint = { criterion, status: "no-value", baseline: baseline === null ? null : roundTo(baseline, 2), value: value === null ? null : roundTo(value, 2), improvement };
   if (criterion === "easi-50") {
     result.percentImprovement = null;
     result.band = null;
     if (baseline !== null && value !== null && baseline > 0) {
       const pct = ((baseline - value) / baseline) * 100;
-      result.percentImprovement = round(pct, 1);
+      result.percentImprovement = roundTo(pct, 1);
       result.band = easiBand(pct);
     }
   }

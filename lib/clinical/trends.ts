@@ -3,16 +3,13 @@
  * against the latest course start (else the first valid value), latest value, change and percent change,
  * and weekly averages of daily diary scores.
  */
+import { roundTo } from "./round";
 import { findBaseline } from "./baseline";
 import { fromDayNumber } from "./dates";
 import type { Measurement } from "./normalize";
 import type { RuleSet } from "./rules";
 import type { MeasureKey, MeasureTrend, TrendPoint, WeeklyAverage } from "./types";
 
-function round(n: number, digits = 2): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
-}
 
 export function buildTrends(
   all: readonly Measurement[],
@@ -40,14 +37,14 @@ export function buildTrends(
     let baseline: MeasureTrend["baseline"] = null;
     if (anchorDay !== null) {
       const b = findBaseline(valid, anchorDay, asOfDay, diary, rules);
-      if (b) baseline = { value: round(b.value), date: fromDayNumber(b.day), from: b.from };
+      if (b) baseline = { value: roundTo(b.value, 2), date: fromDayNumber(b.day), from: b.from };
     } else if (valid[0]) {
       baseline = { value: valid[0].value, date: valid[0].date, from: "single" };
     }
     const last = valid[valid.length - 1];
     const latest = last ? { value: last.value, date: last.date } : null;
-    const change = baseline && latest ? round(latest.value - baseline.value) : null;
-    const percentChange = baseline && latest && baseline.value !== 0 ? round(((latest.value - baseline.value) / baseline.value) * 100, 1) : null;
+    const change = baseline && latest ? roundTo(latest.value - baseline.value, 2) : null;
+    const percentChange = baseline && latest && baseline.value !== 0 ? roundTo(((latest.value - baseline.value) / baseline.value) * 100, 1) : null;
     const trend: MeasureTrend = { measure, points, baseline, latest, change, percentChange };
     if (diary && valid.length > 0) trend.weekly = weeklyAverages(valid, anchorDay ?? valid[0]!.day);
     trends[measure] = trend;
@@ -68,5 +65,5 @@ function weeklyAverages(valid: readonly Measurement[], anchorDay: number): Weekl
   }
   return [...buckets.entries()]
     .sort((a, b) => a[0] - b[0])
-    .map(([week, b]) => ({ weekStart: fromDayNumber(anchorDay + week * 7), mean: round(b.sum / b.count), count: b.count }));
+    .map(([week, b]) => ({ weekStart: fromDayNumber(anchorDay + week * 7), mean: roundTo(b.sum / b.count, 2), count: b.count }));
 }

@@ -13,7 +13,12 @@ export interface PoolOptions {
   connectionTimeoutMillis?: number;
 }
 
-export function createPool(url: string, max = Number(process.env.EJM_DB_POOL_MAX) || 10, options: PoolOptions = {}): pg.Pool {
+/** Connections per pool: EJM_DB_POOL_MAX when set, else `fallback`. */
+function poolMax(fallback: number): number {
+  return Number(process.env.EJM_DB_POOL_MAX) || fallback;
+}
+
+export function createPool(url: string, max = poolMax(10), options: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max, ...options });
   // An idle client losing its connection (database restart) must not crash the process; the next query reconnects.
   pool.on("error", () => undefined);
@@ -34,7 +39,7 @@ export const APP_POOL_MAX = 20;
 export function pgPool(): pg.Pool {
   const url = databaseUrl();
   if (!globalForPool.ejmPgPool || globalForPool.ejmPgPoolUrl !== url) {
-    globalForPool.ejmPgPool = observeOutages(createPool(url, Number(process.env.EJM_DB_POOL_MAX) || APP_POOL_MAX, { connectionTimeoutMillis: DB_CONNECT_TIMEOUT_MS }));
+    globalForPool.ejmPgPool = observeOutages(createPool(url, poolMax(APP_POOL_MAX), { connectionTimeoutMillis: DB_CONNECT_TIMEOUT_MS }));
     globalForPool.ejmPgPoolUrl = url;
   }
   return globalForPool.ejmPgPool;

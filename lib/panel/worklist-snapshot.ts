@@ -64,13 +64,13 @@ class CodedColumn {
 
   /** The code of a value, or -1 when no row has it. */
   code(value: string): number {
-    const i = lowerBound(this.values, value);
+    const i = indexPast(this.values, value, false);
     return this.values[i] === value ? i + 1 : -1;
   }
 
   /** The codes of the values from `from` to `to` inclusive (text order, as the SQL compares dates), as [low, high]. */
   codeRange(from: string | null, to: string | null): [number, number] {
-    return [from === null ? 1 : lowerBound(this.values, from) + 1, to === null ? this.values.length : upperBound(this.values, to)];
+    return [from === null ? 1 : indexPast(this.values, from, false) + 1, to === null ? this.values.length : indexPast(this.values, to, true)];
   }
 }
 
@@ -102,23 +102,13 @@ class CodedSetColumn {
   }
 }
 
-function lowerBound(sorted: readonly string[], value: string): number {
+/** The first index of `sorted` whose value is past `value` (at or past it unless `inclusive`): a binary search. */
+function indexPast(sorted: readonly string[], value: string, inclusive: boolean): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (sorted[mid]! < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function upperBound(sorted: readonly string[], value: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! <= value) lo = mid + 1;
+    if (sorted[mid]! < value || (inclusive && sorted[mid] === value)) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -199,10 +189,8 @@ const COLUMN_SQL: Record<keyof RawRow, string> = {
   labsAbnormal: "e.labs_abnormal",
 };
 const COLUMN_NAMES = Object.keys(COLUMN_SQL) as Array<keyof RawRow>;
-/** Columns the worklist's orders read besides those above. */
+/** Columns the worklist's orders read (worklistOrder) besides those above. */
 const ORDER_ONLY_COLUMNS = ["max_severity", "course_week"];
-/** Every column the worklist's orders read (worklistOrder), so each order is sorted over narrow rows. */
-const ORDER_COLUMNS = ["drug", "route", "latest_checkpoint_week", "latest_verdict", "next_due_date", "flags_critical", "flags_warning", "flags_info", "name_asc", "name_desc", ...ORDER_ONLY_COLUMNS];
 
 const orderKey = (sort: SortKey, dir: "asc" | "desc"): string => `${sort}_${dir}`;
 
@@ -223,7 +211,7 @@ export class WorklistSnapshot {
 
   /**
    * Reads the snapshot in one statement, so its rows, its orders and its version are from one database snapshot.
-   * The orders are sorted by PostgreSQL over a narrow copy of the rows (each a list of row numbers); the columns and
+   * The orders are sorted by PostgreSQL over the copy of the rows (each a list of row numbers); the columns and
    * orders come back as one JSON array each, which Node parses faster, and into less, than a row per evaluation.
    */
   static async read(db: Queryable, options: SnapshotOptions): Promise<WorklistSnapshot | null> {
@@ -243,7 +231,7 @@ export class WorklistSnapshot {
           WHERE (SELECT evaluations FROM v) <= $1)
        SELECT v.version, v.evaluations,
               ${COLUMN_NAMES.map((c) => `(SELECT json_agg(${COLUMN_SQL[c]} ORDER BY e.i) FROM e) AS "column_${c}"`).join(",\n              ")},
-              ${orders.map(([key, order]) => `(SELECT json_agg(e.i ORDER BY ${order}) FROM (SELECT ${["i", ...ORDER_COLUMNS].join(", ")} FROM e) e) AS "${key}"`).join(",\n              ")}
+              ${orders.map(([key, order]) => `(SELECT json_agg(e.i ORDER BY ${order}) FROM e) AS "${key}"`).join(",\n              ")}
          FROM v`,
       [options.maxRows],
     );

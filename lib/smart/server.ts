@@ -17,7 +17,12 @@ import { SessionStore } from "./session-store";
 /** PHI-free events of the launch and session code, as JSON lines through the process logger (lib/app/log.ts). */
 export const logEvent: (event: string, fields: Record<string, string | number | boolean | null>) => void = eventLogger("smart");
 
+/** The app's session store: Prisma for writes, the app's pg pool for the read every request makes. */
+export function appSessionStore(): SessionStore {
+  return new SessionStore(prisma(), sessionKey(), undefined, undefined, pgPool());
+}
+
 export function smartDeps(): LaunchDeps {
   const db = prisma();
-  return { store: new SessionStore(db, sessionKey(), undefined, undefined, pgPool()), config: smartConfig(), log: logEvent, audit: auditSink(db), assignedRole: roleAssignmentReader(db) };
+  return { store: appSessionStore(), config: smartConfig(), log: logEvent, audit: auditSink(db), assignedRole: roleAssignmentReader(db) };
 }

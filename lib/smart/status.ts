@@ -4,11 +4,9 @@
  * refreshes tokens, never returns them.
  */
 import "server-only";
-import { prisma } from "../db/client";
-import { pgPool } from "../db/pool";
 import { SESSION_COOKIE } from "./cookies";
-import { sessionKey } from "./crypto";
-import { rememberRequestSession, SessionStore } from "./session-store";
+import { appSessionStore } from "./server";
+import { rememberRequestSession, type SessionStore } from "./session-store";
 
 export type SessionStatus =
   | { status: "ok"; patientId: string | null; practitionerId: string | null; role: string | null; issuer: string | null; expiresAt: string }
@@ -20,7 +18,7 @@ export type SessionStatus =
  */
 export async function sessionStatus(cookieValue: string | undefined | null, store?: SessionStore, request?: Request): Promise<SessionStatus> {
   if (!cookieValue || !/^[A-Za-z0-9_-]{16,128}$/.test(cookieValue)) return { status: "no-session" };
-  const s = store ?? new SessionStore(prisma(), sessionKey(), undefined, undefined, pgPool());
+  const s = store ?? appSessionStore();
   const session = await s.load(cookieValue);
   if (!session) return { status: "no-session" };
   if (session.expired) return { status: "session-expired" };
